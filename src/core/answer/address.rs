@@ -1,0 +1,144 @@
+//! A and AAAA answers: addresses of the services of a name, owned by the question name, and
+//! CNAME chains for services whose host is a name (at most 8 CNAMEs, loops cut, external
+//! targets resolved upstream).
+
+use std::net::IpAddr;
+
+use hickory_proto::rr::rdata::{A, AAAA, CNAME};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use rand::seq::SliceRandom;
+
+use super::{group, name, record, Ctx};
+use crate::core::outcome::{ExternalQuery, ExternalResult};
+use crate::core::service::Host;
+
+/// The most CNAMEs one answer follows.
+pub const MAX_CNAME_CHAIN: usize = 8;
+
+/// Which address families an answer wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    A,
+    Aaaa,
+    Both,
+}
+
+impl Want {
+    fn accepts(self, ip: &IpAddr) -> bool {
+        matches!(
+            (self, ip),
+            (Want::Both, _) | (Want::A, IpAddr::V4(_)) | (Want::Aaaa, IpAddr::V6(_))
+        )
+    }
+
+    fn types(self) -> &'static [RecordType] {
+        match self {
+            Want::A => &[RecordType::A],
+            Want::Aaaa => &[RecordType::AAAA],
+            Want::Both => &[RecordType::A, RecordType::AAAA],
+        }
+    }
+}
+
+/// An address record for `ip` owned by `owner`.
+pub fn address_record(owner: &Name, ttl: u32, ip: IpAddr) -> Record {
+    let data = match ip {
+        IpAddr::V4(v4) => RData::A(A(v4)),
+        IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+    };
+    record(owner, ttl, data)
+}
+
+/// The address records of `lookup` (lowercase text) owned by `owner`, CNAMEs first.
+/// `None` when the name does not exist.
+pub fn addresses(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name, want: Want) -> Option<Vec<Record>> {
+    let mut chain = Vec::new();
+    resolve(ctx, lookup, owner, want, &mut chain)
+}
+
+fn resolve(
+    ctx: &mut Ctx<'_>,
+    lookup: &str,
+    owner: &Name,
+    want: Want,
+    chain: &mut Vec<String>,
+) -> Option<Vec<Record>> {
+    let entries = ctx.services(lookup);
+    if entries.is_empty() {
+        return None;
+    }
+    let entries = group::apply(entries);
+    let owner_text = crate::core::path::name_text(owner).unwrap_or_default();
+    let mut aliases = Vec::new();
+    let mut addrs = Vec::new();
+    for entry in entries {
+        let Some(ttl) = ctx.ttl(entry) else { continue };
+        match &entry.service.host {
+            Host::None => {}
+            Host::Ip(ip) => {
+                if want.accepts(ip) {
+                    addrs.push(address_record(owner, ttl, *ip));
+                }
+            }
+            Host::Name(target) => {
+                if *target == owner_text
+                    || chain.len() >= MAX_CNAME_CHAIN
+                    || chain.iter().any(|t| t == target)
+                {
+                    continue;
+                }
+                let Some(target_name) = name(target) else { continue };
+                let cname = record(owner, ttl, RData::CNAME(CNAME(target_name.clone())));
+                if ctx.in_zone(target) {
+                    chain.push(target.clone());
+                    let found = resolve(ctx, target, &target_name, want, chain);
+                    chain.pop();
+                    if let Some(records) = found.filter(|r| !r.is_empty()) {
+                        aliases.push(cname);
+                        aliases.extend(records);
+                    }
+                } else if let Some(records) = external(ctx, target, want) {
+                    aliases.push(cname);
+                    aliases.extend(records);
+                }
+            }
+        }
+    }
+    if ctx.cfg.round_robin {
+        addrs.shuffle(&mut *ctx.rng);
+    }
+    aliases.extend(addrs);
+    Some(aliases)
+}
+
+/// The upstream answer for an external target, with TTLs set to `rcache_ttl`; `None` when the
+/// look-up failed or is still pending (then it is recorded in `ctx.needs`).
+pub fn external(ctx: &mut Ctx<'_>, target: &str, want: Want) -> Option<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut answered = false;
+    for &qtype in want.types() {
+        let query = ExternalQuery {
+            name: target.to_owned(),
+            qtype,
+        };
+        match ctx.externals.get(&query) {
+            ExternalResult::Answered(records) => {
+                answered = true;
+                let skip_cnames = want == Want::Both && qtype == RecordType::AAAA;
+                out.extend(
+                    records
+                        .iter()
+                        .filter(|r| !(skip_cnames && r.record_type() == RecordType::CNAME))
+                        .map(|r| {
+                            let mut r = r.clone();
+                            r.ttl = ctx.cfg.rcache_ttl;
+                            r
+                        }),
+                );
+            }
+            ExternalResult::Failed => {}
+            ExternalResult::Pending => ctx.needs.push(query),
+        }
+    }
+    answered.then_some(out)
+}

@@ -1,0 +1,88 @@
+//! The authoritative answers, one module per record type, sharing a small context (the
+//! snapshot, the config, the clock, randomness and the upstream results).
+
+pub mod address;
+pub mod group;
+pub mod mx;
+pub mod negative;
+pub mod ns_soa;
+pub mod ptr;
+pub mod srv;
+pub mod stub;
+pub mod targets;
+pub mod txt;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hickory_proto::rr::{DNSClass, Name, RData, Record};
+use rand::RngCore;
+
+use super::outcome::{ExternalQuery, Externals};
+use super::path::name_to_path;
+use super::snapshot::{Entry, Snapshot};
+use crate::config::RuntimeConfig;
+
+/// Everything an answer module reads, plus the upstream look-ups it found it needs.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub cfg: &'a RuntimeConfig,
+    pub externals: &'a Externals,
+    pub now: Instant,
+    pub rng: &'a mut dyn RngCore,
+    /// Look-ups that had no result yet; non-empty means "ask again once resolved".
+    pub needs: Vec<ExternalQuery>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The services of a name (lowercase, dot-terminated), with expired leases left out.
+    /// Empty means the name does not exist.
+    pub fn services(&self, name: &str) -> Vec<&'a Arc<Entry>> {
+        let mut entries = self.snap.lookup(&name_to_path(name));
+        entries.retain(|e| self.ttl(e).is_some());
+        entries
+    }
+
+    /// The TTL of a service: its own `ttl` or the default, never more than what is left of its
+    /// lease. `None` when the lease has run out (the store removes the key shortly).
+    pub fn ttl(&self, entry: &Entry) -> Option<u32> {
+        let ttl = if entry.service.ttl == 0 {
+            self.cfg.ttl
+        } else {
+            entry.service.ttl
+        };
+        match entry.lease_deadline {
+            None => Some(ttl),
+            Some(deadline) => {
+                let left = deadline.checked_duration_since(self.now)?;
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                (secs > 0).then(|| ttl.min(u32::try_from(secs).unwrap_or(u32::MAX)))
+            }
+        }
+    }
+
+    /// The priority of a service, or the configured default.
+    pub fn priority(&self, entry: &Entry) -> u16 {
+        match entry.service.priority {
+            0 => self.cfg.priority,
+            p => p,
+        }
+    }
+
+    /// True when the name lies in our zone.
+    pub fn in_zone(&self, name: &str) -> bool {
+        super::path::in_zone(name, &self.cfg.domain)
+    }
+}
+
+/// A record of class IN.
+pub fn record(owner: &Name, ttl: u32, data: RData) -> Record {
+    let mut r = Record::from_rdata(owner.clone(), ttl, data);
+    r.dns_class = DNSClass::IN;
+    r
+}
+
+/// A hickory name from our lowercase text form; `None` for text hickory refuses.
+pub fn name(text: &str) -> Option<Name> {
+    Name::from_ascii(text).ok()
+}

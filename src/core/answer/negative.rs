@@ -1,0 +1,86 @@
+//! Negative answers: NXDOMAIN (the name does not exist) and NODATA (it exists, without data of
+//! the asked type). Both are authoritative and carry the SOA with the RFC 2308 negative TTL,
+//! min(SOA TTL, SOA MINIMUM); both say what a DNSSEC denial must prove.
+
+use hickory_proto::rr::{Name, RecordType};
+
+use super::{name, ns_soa, Ctx};
+use crate::core::outcome::Denial;
+use crate::core::path::{label_count, name_to_path, strip_labels};
+use crate::core::service::Host;
+
+/// The negative TTL (RFC 2308 §5).
+pub fn negative_ttl(ctx: &Ctx<'_>) -> u32 {
+    ctx.cfg.ttl.min(ctx.cfg.min_ttl)
+}
+
+/// The SOA for the authority section of a negative answer.
+pub fn authority(ctx: &Ctx<'_>) -> Vec<hickory_proto::rr::Record> {
+    let Some(apex) = name(&ctx.cfg.domain) else {
+        return Vec::new();
+    };
+    ns_soa::soa(ctx, &apex, negative_ttl(ctx)).into_iter().collect()
+}
+
+/// The longest ancestor of `qname` (lowercase text) that exists; the apex at least.
+pub fn closest_encloser(ctx: &Ctx<'_>, qname: &str) -> String {
+    let apex_labels = label_count(&ctx.cfg.domain);
+    let mut strip = 1;
+    while label_count(qname) > apex_labels + strip {
+        let candidate = strip_labels(qname, strip);
+        if ctx.snap.exists(&name_to_path(candidate)) {
+            return candidate.to_owned();
+        }
+        strip += 1;
+    }
+    ctx.cfg.domain.clone()
+}
+
+/// The record types a name has (for NODATA proofs), given its lookup text and whether it is
+/// the apex.
+pub fn types_at(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Vec<RecordType> {
+    let mut types = Vec::new();
+    if apex {
+        types.extend([RecordType::SOA, RecordType::NS]);
+    }
+    for entry in ctx.services(lookup) {
+        let svc = &entry.service;
+        match &svc.host {
+            Host::Ip(ip) if ip.is_ipv4() => types.push(RecordType::A),
+            Host::Ip(_) => types.push(RecordType::AAAA),
+            Host::Name(_) => types.push(RecordType::CNAME),
+            Host::None => {}
+        }
+        if svc.has_host() {
+            types.push(RecordType::SRV);
+        }
+        if svc.mail && svc.has_host() {
+            types.push(RecordType::MX);
+        }
+        if !svc.text.is_empty() {
+            types.push(RecordType::TXT);
+        }
+    }
+    types.sort_by_key(|t| u16::from(*t));
+    types.dedup();
+    types
+}
+
+/// The denial for a name that does not exist.
+pub fn nxdomain(ctx: &Ctx<'_>, qname: &str) -> Denial {
+    Denial::NxDomain {
+        closest_encloser: closest_encloser(ctx, qname),
+    }
+}
+
+/// The denial for a name that exists without the asked type.
+pub fn nodata(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Denial {
+    Denial::NoData {
+        types: types_at(ctx, lookup, apex),
+    }
+}
+
+/// True when `owner` is the apex of our zone.
+pub fn is_apex(ctx: &Ctx<'_>, owner: &Name) -> bool {
+    crate::core::path::name_text(owner).is_some_and(|t| t == ctx.cfg.domain)
+}

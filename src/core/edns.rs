@@ -1,0 +1,107 @@
+//! EDNS(0) and message size: the OPT record of replies (RFC 6891: echoed when the query had one,
+//! version 0, our payload size, DO copied, no unknown options or flags), the size budget per
+//! transport, and truncation that keeps whole RRsets and sets TC.
+
+use hickory_proto::op::{Edns, Message};
+use hickory_proto::rr::Record;
+
+use super::request::{Request, Transport};
+
+/// Largest DNS message over TCP.
+pub const TCP_LIMIT: usize = 65_535;
+/// Limit for UDP queries without EDNS.
+pub const PLAIN_UDP_LIMIT: usize = 512;
+
+/// The size a reply to `req` may have: 512 without EDNS, the client's size (at least 512)
+/// capped to our advertised payload with EDNS, 65535 over TCP.
+pub fn size_limit(req: &Request, our_payload: u16) -> usize {
+    match req.transport {
+        Transport::Tcp => TCP_LIMIT,
+        Transport::Udp => match req.edns() {
+            None => PLAIN_UDP_LIMIT,
+            Some(edns) => usize::from(edns.max_payload())
+                .max(PLAIN_UDP_LIMIT)
+                .min(usize::from(our_payload).max(PLAIN_UDP_LIMIT)),
+        },
+    }
+}
+
+/// The OPT record for a reply to `req`, if the query had one.
+pub fn reply_opt(req: &Request, our_payload: u16) -> Option<Edns> {
+    let query = req.edns()?;
+    let mut edns = Edns::new();
+    edns.set_max_payload(our_payload.max(512));
+    edns.set_version(0);
+    edns.set_dnssec_ok(query.flags().dnssec_ok);
+    Some(edns)
+}
+
+/// True when the query uses an EDNS version we do not speak (the reply is BADVERS).
+pub fn bad_version(req: &Request) -> bool {
+    req.edns().is_some_and(|e| e.version() > 0)
+}
+
+/// Encodes `reply` within `limit` bytes. When it does not fit, the additional section goes
+/// first (the OPT record stays), then whole RRsets are dropped from the end of the answer and
+/// authority sections and TC is set.
+pub fn encode_fitted(mut reply: Message, limit: usize) -> Vec<u8> {
+    if let Some(bytes) = encode_within(&reply, limit) {
+        return bytes;
+    }
+    reply.additionals.clear();
+    if let Some(bytes) = encode_within(&reply, limit) {
+        return bytes;
+    }
+    reply.metadata.truncation = true;
+    reply.authorities.clear();
+    let rrsets = rrset_bounds(&reply.answers);
+    let answers = std::mem::take(&mut reply.answers);
+    // Binary search for the largest number of whole answer RRsets that fit.
+    let (mut lo, mut hi) = (0usize, rrsets.len());
+    let mut best = None;
+    while lo <= hi {
+        let mid = (lo + hi) / 2;
+        reply.answers = answers[..rrsets_end(&rrsets, mid)].to_vec();
+        match encode_within(&reply, limit) {
+            Some(bytes) => {
+                best = Some(bytes);
+                lo = mid + 1;
+            }
+            None if mid == 0 => break,
+            None => hi = mid - 1,
+        }
+    }
+    best.unwrap_or_else(|| {
+        reply.answers.clear();
+        reply.edns = None;
+        reply.to_vec().unwrap_or_default()
+    })
+}
+
+fn encode_within(reply: &Message, limit: usize) -> Option<Vec<u8>> {
+    reply.to_vec().ok().filter(|bytes| bytes.len() <= limit)
+}
+
+/// End offsets of consecutive runs of records with the same owner, type and class.
+fn rrset_bounds(records: &[Record]) -> Vec<usize> {
+    let mut bounds = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let next_differs = records.get(i + 1).is_none_or(|next| {
+            next.record_type() != record.record_type()
+                || next.dns_class != record.dns_class
+                || next.name != record.name
+        });
+        if next_differs {
+            bounds.push(i + 1);
+        }
+    }
+    bounds
+}
+
+fn rrsets_end(bounds: &[usize], count: usize) -> usize {
+    if count == 0 {
+        0
+    } else {
+        bounds[count - 1]
+    }
+}

@@ -1,0 +1,19 @@
+//! The answering core: pure functions from (query, snapshot, runtime config, upstream results,
+//! randomness, clock) to an outcome. No sockets, no etcd, no clock reads, so every DNS behaviour
+//! is unit-testable and fast.
+
+pub mod answer;
+pub mod edns;
+pub mod outcome;
+pub mod path;
+pub mod request;
+pub mod resolve;
+pub mod service;
+pub mod snapshot;
+pub mod tidy;
+pub mod wire;
+
+pub use outcome::{Denial, ExternalQuery, Externals, Outcome, Reply, Source};
+pub use request::{Request, Transport};
+pub use resolve::answer;
+pub use snapshot::Snapshot;

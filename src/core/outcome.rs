@@ -1,0 +1,99 @@
+//! What the core decides for one query. Only `Reply` is complete; the other outcomes are work
+//! for the shell (forwarding, stub zones, upstream look-ups) described as data.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Record, RecordType};
+
+/// Which path produced a reply (for metrics, caching and signing decisions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Our own zone, authoritative.
+    Auth,
+    /// A PTR from `/<prefix>/arpa/...` (not authoritative, not signed).
+    Reverse,
+    /// A refusal or error decided by policy (REFUSED, NOTIMP, FORMERR, BADVERS...).
+    Policy,
+}
+
+/// What an authenticated denial must prove, for the DNSSEC signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// The name does not exist; `closest_encloser` is its longest existing ancestor
+    /// (lowercase, dot-terminated; at least the apex).
+    NxDomain { closest_encloser: String },
+    /// The name exists but has no data of the asked type; `types` are the types it does have.
+    NoData { types: Vec<RecordType> },
+}
+
+/// A finished answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub message: Message,
+    pub source: Source,
+    pub denial: Option<Denial>,
+}
+
+/// An upstream look-up the core needs to finish an answer (an external CNAME, SRV or MX
+/// target).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalQuery {
+    /// Lowercase, dot-terminated.
+    pub name: String,
+    pub qtype: RecordType,
+}
+
+/// Results of upstream look-ups, handed back to the core on its second pass.
+#[derive(Debug, Clone, Default)]
+pub struct Externals {
+    results: HashMap<ExternalQuery, Option<Vec<Record>>>,
+    /// When set, a look-up without a result counts as failed instead of being asked for.
+    pub complete: bool,
+}
+
+/// The state of one external look-up.
+pub enum ExternalResult<'a> {
+    Answered(&'a [Record]),
+    Failed,
+    Pending,
+}
+
+impl Externals {
+    /// No results, and missing ones count as failed (no upstreams).
+    pub fn none() -> Self {
+        Externals {
+            results: HashMap::new(),
+            complete: true,
+        }
+    }
+
+    /// Records the answer records of a look-up (`None` when it failed).
+    pub fn insert(&mut self, query: ExternalQuery, answer: Option<Vec<Record>>) {
+        self.results.insert(query, answer);
+    }
+
+    pub fn get(&self, query: &ExternalQuery) -> ExternalResult<'_> {
+        match self.results.get(query) {
+            Some(Some(records)) => ExternalResult::Answered(records),
+            Some(None) => ExternalResult::Failed,
+            None if self.complete => ExternalResult::Failed,
+            None => ExternalResult::Pending,
+        }
+    }
+}
+
+/// The decision for one query.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Reply(Reply),
+    /// Forward the client's query to the configured nameservers.
+    Forward,
+    /// Forward the client's query to the servers of a stub zone.
+    Stub { servers: Vec<SocketAddr> },
+    /// Resolve these upstream, then ask the core again with the results.
+    NeedExternal(Vec<ExternalQuery>),
+    /// Send nothing (a stub-zone loop).
+    Drop,
+}

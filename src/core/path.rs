@@ -1,0 +1,146 @@
+//! Domain names <-> store keys. `rails.production.east.skydns.local.` is stored under
+//! `/<prefix>/local/skydns/east/production/rails`; inside the snapshot keys are kept relative to
+//! the prefix (`local/skydns/east/production/rails`) and lowercased, so lookups are
+//! case-insensitive while answers keep the question's case.
+
+use hickory_proto::rr::Name;
+
+/// The two labels that match any label in a query name.
+pub fn is_wildcard_label(label: &str) -> bool {
+    label == "*" || label == "any"
+}
+
+/// The lowercase, dot-terminated text form of a name (`a.b.c.`), or `None` when a label holds
+/// bytes that cannot appear in a store key (a `/`, a dot inside a label, or non-UTF-8).
+pub fn name_text(name: &Name) -> Option<String> {
+    let mut out = String::with_capacity(name.len() + 1);
+    for label in name.iter() {
+        let label = std::str::from_utf8(label).ok()?;
+        if label.contains('/') || label.contains('.') {
+            return None;
+        }
+        out.push_str(&label.to_ascii_lowercase());
+        out.push('.');
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    Some(out)
+}
+
+/// `rails.production.east.skydns.local.` -> `local/skydns/east/production/rails`.
+/// The root name gives the empty path.
+pub fn name_to_path(name: &str) -> String {
+    let trimmed = name.trim_end_matches('.');
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    let mut labels: Vec<&str> = trimmed.split('.').collect();
+    labels.reverse();
+    labels.join("/").to_ascii_lowercase()
+}
+
+/// `local/skydns/east/production/rails` -> `rails.production.east.skydns.local.`
+pub fn path_to_name(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_owned();
+    }
+    let mut labels: Vec<&str> = path.split('/').collect();
+    labels.reverse();
+    let mut name = labels.join(".");
+    name.push('.');
+    name
+}
+
+/// Strips `/<prefix>/` from a store key and lowercases the rest; `None` for keys outside the
+/// prefix or with empty segments (`//`, trailing `/`).
+pub fn key_to_path(prefix: &str, key: &str) -> Option<String> {
+    let rest = key.strip_prefix('/')?.strip_prefix(prefix)?.strip_prefix('/')?;
+    if rest.is_empty() || rest.split('/').any(str::is_empty) {
+        return None;
+    }
+    Some(rest.to_ascii_lowercase())
+}
+
+/// True when `name` equals `zone` or lies below it (both lowercase, dot-terminated).
+pub fn in_zone(name: &str, zone: &str) -> bool {
+    zone == "." || name == zone || (name.ends_with(zone) && name[..name.len() - zone.len()].ends_with('.'))
+}
+
+/// Number of labels of a dot-terminated name (the root has 0).
+pub fn label_count(name: &str) -> usize {
+    name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()).count()
+}
+
+/// Removes `strip` labels from the left of `name`, unless that would remove every label.
+pub fn strip_labels(name: &str, strip: usize) -> &str {
+    if strip == 0 || strip >= label_count(name) {
+        return name;
+    }
+    let mut rest = name;
+    for _ in 0..strip {
+        match rest.find('.') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return name,
+        }
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_names_to_paths_and_back() {
+        assert_eq!(
+            name_to_path("Rails.Production.east.skydns.local."),
+            "local/skydns/east/production/rails"
+        );
+        assert_eq!(
+            path_to_name("local/skydns/east/production/rails"),
+            "rails.production.east.skydns.local."
+        );
+        assert_eq!(name_to_path("."), "");
+        assert_eq!(
+            name_to_path("1.0.0.10.in-addr.arpa."),
+            "arpa/in-addr/10/0/0/1"
+        );
+    }
+
+    #[test]
+    fn keys_relative_to_prefix() {
+        assert_eq!(
+            key_to_path("skydns", "/skydns/local/skydns/x").as_deref(),
+            Some("local/skydns/x")
+        );
+        assert_eq!(key_to_path("mydns", "/mydns/a/B").as_deref(), Some("a/b"));
+        assert_eq!(key_to_path("skydns", "/skydnsx/a"), None);
+        assert_eq!(key_to_path("skydns", "/skydns/a//b"), None);
+        assert_eq!(key_to_path("skydns", "/skydns/"), None);
+    }
+
+    #[test]
+    fn zones_match_on_label_boundaries() {
+        assert!(in_zone("a.skydns.local.", "skydns.local."));
+        assert!(in_zone("skydns.local.", "skydns.local."));
+        assert!(!in_zone("askydns.local.", "skydns.local."));
+        assert!(in_zone("x.", "."));
+    }
+
+    #[test]
+    fn strips_labels_unless_everything_would_go() {
+        assert_eq!(strip_labels("x.bar.skydns.test.", 1), "bar.skydns.test.");
+        assert_eq!(strip_labels("a.b.", 2), "a.b.");
+        assert_eq!(strip_labels("a.b.", 0), "a.b.");
+    }
+
+    #[test]
+    fn name_text_rejects_slashes() {
+        let n = Name::from_ascii("A.b.").unwrap();
+        assert_eq!(name_text(&n).as_deref(), Some("a.b."));
+        assert_eq!(name_text(&Name::root()).as_deref(), Some("."));
+        let bad = Name::from_labels(vec![b"a/b".to_vec()]).unwrap();
+        assert_eq!(name_text(&bad), None);
+    }
+}

@@ -1,0 +1,238 @@
+//! The order in which a query is handled, as in SkyDNS's `ServeDNS`: EDNS version, class,
+//! stub zones, `local.dns.<domain>`, reverse names, forwarding of foreign names, then the
+//! authoritative answers by type.
+
+use std::time::Instant;
+
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::rdata::{CNAME, HINFO};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use rand::RngCore;
+
+use super::answer::address::{addresses, Want};
+use super::answer::{mx, name, negative, ns_soa, ptr, record, srv, stub, txt, Ctx};
+use super::edns;
+use super::outcome::{Externals, Outcome, Reply, Source};
+use super::path::{in_zone, name_text, name_to_path};
+use super::request::{Request, Transport};
+use super::service::Host;
+use super::snapshot::Snapshot;
+use super::tidy::tidy;
+use crate::config::RuntimeConfig;
+
+/// Decides what to do with one query.
+pub fn answer(
+    req: &Request,
+    snap: &Snapshot,
+    cfg: &RuntimeConfig,
+    externals: &Externals,
+    rng: &mut dyn RngCore,
+    now: Instant,
+) -> Outcome {
+    let mut reply = new_reply(req, cfg);
+    if edns::bad_version(req) {
+        reply.metadata.response_code = ResponseCode::BADVERS;
+        return policy(reply);
+    }
+    if req.qclass() != DNSClass::IN {
+        // CHAOS (version.bind, id.server ...) and the other classes are not disclosed.
+        reply.metadata.response_code = ResponseCode::Refused;
+        return policy(reply);
+    }
+    if matches!(req.qtype(), RecordType::AXFR | RecordType::IXFR) {
+        reply.metadata.response_code = match req.transport {
+            Transport::Tcp => ResponseCode::Refused,
+            Transport::Udp => ResponseCode::NotImp,
+        };
+        return policy(reply);
+    }
+    let mut ctx = Ctx {
+        snap,
+        cfg,
+        externals,
+        now,
+        rng,
+        needs: Vec::new(),
+    };
+    let Some(qname) = name_text(req.qname()) else {
+        // A label no key can hold: foreign names are forwarded, ours do not exist.
+        let text = req.qname().to_lowercase().to_ascii();
+        if in_zone(&text, &cfg.domain) {
+            return nxdomain(&ctx, reply, &cfg.domain);
+        }
+        return forward_or_refuse(req, cfg, reply);
+    };
+    if cfg.stubzones {
+        if let Some(servers) = stub::servers_for(&ctx, &qname) {
+            return if stub::looped(req) {
+                Outcome::Drop
+            } else {
+                Outcome::Stub { servers }
+            };
+        }
+    }
+    let lookup = match &cfg.local {
+        Some(local) if qname == cfg.local_name() => local.clone(),
+        _ => qname.clone(),
+    };
+    if req.qtype() == RecordType::PTR && ptr::is_reverse(&qname) {
+        return match ptr::answer(&ctx, &qname, req.qname()) {
+            Some(record) => {
+                reply.metadata.recursion_available = forwarding_allowed(req, cfg);
+                reply.answers.push(record);
+                Outcome::Reply(Reply {
+                    message: reply,
+                    source: Source::Reverse,
+                    denial: None,
+                })
+            }
+            None => forward_or_refuse(req, cfg, reply),
+        };
+    }
+    if !in_zone(&qname, &cfg.domain) {
+        return forward_or_refuse(req, cfg, reply);
+    }
+    reply.metadata.authoritative = true;
+    reply.metadata.recursion_available = forwarding_allowed(req, cfg);
+    let outcome = authoritative(&mut ctx, req, &qname, &lookup, reply);
+    if ctx.needs.is_empty() {
+        outcome
+    } else {
+        ctx.needs.sort_by(|a, b| (&a.name, u16::from(a.qtype)).cmp(&(&b.name, u16::from(b.qtype))));
+        ctx.needs.dedup();
+        Outcome::NeedExternal(ctx.needs)
+    }
+}
+
+/// The answers of our own zone.
+fn authoritative(
+    ctx: &mut Ctx<'_>,
+    req: &Request,
+    qname: &str,
+    lookup: &str,
+    mut reply: Message,
+) -> Outcome {
+    let owner = req.qname().clone();
+    let apex = *qname == ctx.cfg.domain;
+    let found: Option<(Vec<Record>, Vec<Record>)> = match req.qtype() {
+        RecordType::SOA if apex => Some((
+            ns_soa::soa(ctx, &owner, ctx.cfg.ttl).into_iter().collect(),
+            Vec::new(),
+        )),
+        RecordType::NS if apex => Some(ns_soa::ns(ctx, &owner)),
+        RecordType::A => addresses(ctx, lookup, &owner, Want::A).map(|a| (a, Vec::new())),
+        RecordType::AAAA => addresses(ctx, lookup, &owner, Want::Aaaa).map(|a| (a, Vec::new())),
+        RecordType::SRV => srv::answer(ctx, lookup, &owner),
+        RecordType::MX => mx::answer(ctx, lookup, &owner),
+        RecordType::TXT => txt::answer(ctx, lookup, &owner).map(|a| (a, Vec::new())),
+        RecordType::CNAME => cname(ctx, lookup, &owner),
+        RecordType::ANY => exists(ctx, lookup).then(|| (vec![rfc8482(ctx, &owner)], Vec::new())),
+        _ => exists(ctx, lookup).then(|| (Vec::new(), Vec::new())),
+    };
+    // The apex always exists, with or without data.
+    let found = found.or_else(|| apex.then(|| (Vec::new(), Vec::new())));
+    let Some((mut answers, mut additional)) = found else {
+        return nxdomain(ctx, reply, qname);
+    };
+    if answers.is_empty() {
+        reply.authorities = negative::authority(ctx);
+        return Outcome::Reply(Reply {
+            message: reply,
+            source: Source::Auth,
+            denial: Some(negative::nodata(ctx, lookup, apex)),
+        });
+    }
+    tidy(&mut answers);
+    tidy(&mut additional);
+    reply.answers = answers;
+    reply.additionals = additional;
+    Outcome::Reply(Reply {
+        message: reply,
+        source: Source::Auth,
+        denial: None,
+    })
+}
+
+fn exists(ctx: &Ctx<'_>, lookup: &str) -> bool {
+    !ctx.services(lookup).is_empty()
+}
+
+/// CNAME queries: the service stored exactly at the name, when its host is a name.
+fn cname(ctx: &Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Record>, Vec<Record>)> {
+    if !exists(ctx, lookup) {
+        return None;
+    }
+    let answer = ctx
+        .snap
+        .exact(&name_to_path(lookup))
+        .and_then(|entry| match &entry.service.host {
+            Host::Name(target) => Some(record(
+                owner,
+                ctx.ttl(entry)?,
+                RData::CNAME(CNAME(name(target)?)),
+            )),
+            _ => None,
+        });
+    Some((answer.into_iter().collect(), Vec::new()))
+}
+
+/// The RFC 8482 answer to ANY: one synthesized HINFO.
+fn rfc8482(ctx: &Ctx<'_>, owner: &Name) -> Record {
+    let hinfo = HINFO::new("RFC8482".to_owned(), String::new());
+    record(owner, ctx.cfg.ttl, RData::HINFO(hinfo))
+}
+
+fn nxdomain(ctx: &Ctx<'_>, mut reply: Message, qname: &str) -> Outcome {
+    reply.metadata.response_code = ResponseCode::NXDomain;
+    reply.metadata.authoritative = true;
+    reply.authorities = negative::authority(ctx);
+    Outcome::Reply(Reply {
+        message: reply,
+        source: Source::Auth,
+        denial: Some(negative::nxdomain(ctx, qname)),
+    })
+}
+
+/// May this client's foreign names be forwarded at all?
+pub fn forwarding_allowed(req: &Request, cfg: &RuntimeConfig) -> bool {
+    !cfg.no_rec && !cfg.nameservers.is_empty() && cfg.forward_allow.allows(req.client)
+}
+
+/// Foreign names: forwarded when policy allows, REFUSED (RA=0) otherwise (RFC 5358).
+fn forward_or_refuse(req: &Request, cfg: &RuntimeConfig, mut reply: Message) -> Outcome {
+    let labels = req.qname().num_labels() as usize;
+    if forwarding_allowed(req, cfg) && labels >= cfg.ndots {
+        return Outcome::Forward;
+    }
+    reply.metadata.response_code = ResponseCode::Refused;
+    reply.metadata.recursion_available = false;
+    policy(reply)
+}
+
+fn policy(reply: Message) -> Outcome {
+    Outcome::Reply(Reply {
+        message: reply,
+        source: Source::Policy,
+        denial: None,
+    })
+}
+
+/// An empty reply to `req`: ID, opcode, RD and CD copied, the question echoed as sent, and an
+/// OPT record when the query had one.
+pub fn new_reply(req: &Request, cfg: &RuntimeConfig) -> Message {
+    let query = &req.message;
+    let mut reply = Message::new(query.metadata.id, MessageType::Response, query.metadata.op_code);
+    reply.metadata.recursion_desired = query.metadata.recursion_desired;
+    reply.metadata.checking_disabled = query.metadata.checking_disabled;
+    reply.queries = query.queries.clone();
+    reply.edns = edns::reply_opt(req, cfg.edns_payload);
+    reply
+}
+
+/// A SERVFAIL reply to `req` (upstreams failed, no data yet).
+pub fn servfail(req: &Request, cfg: &RuntimeConfig) -> Message {
+    let mut reply = new_reply(req, cfg);
+    reply.metadata.response_code = ResponseCode::ServFail;
+    reply.metadata.recursion_available = forwarding_allowed(req, cfg);
+    reply
+}

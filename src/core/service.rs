@@ -1,0 +1,221 @@
+//! The service value stored under a key: the JSON that operators `etcdctl put`, parsed with
+//! SkyDNS's rules (field names match case-insensitively, unknown fields are ignored) and
+//! validated, so that a bad value is reported with its key and skipped.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// What is wrong with one stored value.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ServiceError {
+    #[error("value is not valid JSON: {0}")]
+    Json(String),
+    #[error("value is not a JSON object")]
+    NotAnObject,
+    #[error("field `{field}` {problem}")]
+    Field {
+        field: &'static str,
+        problem: &'static str,
+    },
+}
+
+/// Where a service points: an address (A/AAAA), a name (CNAME / SRV target), or nothing
+/// (a text-only or mail-less record that only takes part in TXT answers).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    None,
+    Ip(IpAddr),
+    /// A domain name, lowercased and fully qualified (ends with a dot).
+    Name(String),
+}
+
+/// One announced service (the `msg.Service` of SkyDNS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub host: Host,
+    pub port: u16,
+    /// 0 means "not given": the configured default priority applies.
+    pub priority: u16,
+    /// 0 means "not given": it counts as 100.
+    pub weight: u16,
+    pub text: String,
+    pub mail: bool,
+    /// 0 means "not given": the configured default TTL applies.
+    pub ttl: u32,
+    pub target_strip: usize,
+    pub group: String,
+}
+
+impl Service {
+    /// Parses a stored value. `raw` is exactly what is stored under the key.
+    pub fn parse(raw: &[u8]) -> Result<Self, ServiceError> {
+        let value: Value =
+            serde_json::from_slice(raw).map_err(|e| ServiceError::Json(e.to_string()))?;
+        Self::from_json(&value)
+    }
+
+    /// Builds a service from an already decoded JSON value. A JSON string holding the object
+    /// is accepted too (values written by tools that double-encode).
+    pub fn from_json(value: &Value) -> Result<Self, ServiceError> {
+        match value {
+            Value::Object(map) => Self::from_map(map),
+            Value::String(s) => Self::parse(s.as_bytes()),
+            _ => Err(ServiceError::NotAnObject),
+        }
+    }
+
+    fn from_map(map: &Map<String, Value>) -> Result<Self, ServiceError> {
+        let mut svc = Service {
+            host: Host::None,
+            port: 0,
+            priority: 0,
+            weight: 0,
+            text: String::new(),
+            mail: false,
+            ttl: 0,
+            target_strip: 0,
+            group: String::new(),
+        };
+        for (key, value) in map {
+            match key.to_ascii_lowercase().as_str() {
+                "host" => svc.host = parse_host(str_field("host", value)?)?,
+                "port" => svc.port = int_field("port", value, u16::MAX.into())? as u16,
+                "priority" => {
+                    svc.priority = int_field("priority", value, u16::MAX.into())? as u16
+                }
+                "weight" => svc.weight = int_field("weight", value, u16::MAX.into())? as u16,
+                "text" => svc.text = str_field("text", value)?.to_owned(),
+                "mail" => svc.mail = bool_field("mail", value)?,
+                "ttl" => svc.ttl = int_field("ttl", value, u32::MAX.into())? as u32,
+                "targetstrip" => {
+                    svc.target_strip = int_field("targetstrip", value, 255)? as usize
+                }
+                "group" => svc.group = str_field("group", value)?.to_owned(),
+                _ => {}
+            }
+        }
+        Ok(svc)
+    }
+
+    /// True when the service names an address or a target (it can give A/AAAA/CNAME/SRV/MX).
+    pub fn has_host(&self) -> bool {
+        !matches!(self.host, Host::None)
+    }
+}
+
+fn str_field<'a>(field: &'static str, value: &'a Value) -> Result<&'a str, ServiceError> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Null => Ok(""),
+        _ => Err(ServiceError::Field {
+            field,
+            problem: "must be a string",
+        }),
+    }
+}
+
+fn bool_field(field: &'static str, value: &Value) -> Result<bool, ServiceError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Ok(false),
+        _ => Err(ServiceError::Field {
+            field,
+            problem: "must be true or false",
+        }),
+    }
+}
+
+fn int_field(field: &'static str, value: &Value, max: u64) -> Result<u64, ServiceError> {
+    match value {
+        Value::Null => Ok(0),
+        Value::Number(n) => match n.as_u64() {
+            Some(v) if v <= max => Ok(v),
+            _ => Err(ServiceError::Field {
+                field,
+                problem: "is out of range (must be a non-negative integer that fits)",
+            }),
+        },
+        _ => Err(ServiceError::Field {
+            field,
+            problem: "must be a number",
+        }),
+    }
+}
+
+fn parse_host(host: &str) -> Result<Host, ServiceError> {
+    let host = host.trim();
+    if host.is_empty() {
+        return Ok(Host::None);
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(Host::Ip(ip));
+    }
+    let mut name = host.to_ascii_lowercase();
+    if !name.ends_with('.') {
+        name.push('.');
+    }
+    if name.len() > 254 || name.starts_with('.') || name.contains("..") {
+        return Err(ServiceError::Field {
+            field: "host",
+            problem: "is neither an IP address nor a valid domain name",
+        });
+    }
+    if name.split('.').any(|label| label.len() > 63) {
+        return Err(ServiceError::Field {
+            field: "host",
+            problem: "has a label longer than 63 bytes",
+        });
+    }
+    Ok(Host::Name(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fields_case_insensitively() {
+        let s = Service::parse(br#"{"Host":"10.0.0.1","PORT":8080,"priority":20,"weight":5,"text":"t","mail":true,"ttl":30,"targetstrip":1,"group":"g","other":1}"#).unwrap();
+        assert_eq!(s.host, Host::Ip("10.0.0.1".parse().unwrap()));
+        assert_eq!((s.port, s.priority, s.weight, s.ttl, s.target_strip), (8080, 20, 5, 30, 1));
+        assert!(s.mail);
+        assert_eq!((s.text.as_str(), s.group.as_str()), ("t", "g"));
+    }
+
+    #[test]
+    fn names_are_lowercased_and_fully_qualified() {
+        let s = Service::parse(br#"{"host":"Service1.SkyDNS.local"}"#).unwrap();
+        assert_eq!(s.host, Host::Name("service1.skydns.local.".into()));
+        let s = Service::parse(br#"{"host":""}"#).unwrap();
+        assert_eq!(s.host, Host::None);
+    }
+
+    #[test]
+    fn string_holding_json_is_accepted() {
+        let v = Value::String(r#"{"host":"::1"}"#.into());
+        assert_eq!(
+            Service::from_json(&v).unwrap().host,
+            Host::Ip("::1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        assert_eq!(
+            Service::parse(br#"{"port":"80"}"#).unwrap_err().to_string(),
+            "field `port` must be a number"
+        );
+        assert!(matches!(
+            Service::parse(br#"{"port":70000}"#),
+            Err(ServiceError::Field { field: "port", .. })
+        ));
+        assert!(matches!(
+            Service::parse(br#"{"host":"a..b"}"#),
+            Err(ServiceError::Field { field: "host", .. })
+        ));
+        assert_eq!(Service::parse(b"[1]"), Err(ServiceError::NotAnObject));
+        assert!(matches!(Service::parse(b"{"), Err(ServiceError::Json(_))));
+    }
+}

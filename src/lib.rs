@@ -1,0 +1,17 @@
+//! skydns: DNS service discovery on etcd, the successor of SkyDNS 2.
+//!
+//! # Layout
+//! - [`core`]: the pure answering core, `(query, snapshot, config) -> outcome`.
+//! - [`config`]: flags, environment, config file and `/<prefix>/config`; validation.
+//! - [`store`]: backends that publish snapshots (embedded file store, etcd v3).
+//! - [`net`]: UDP/TCP servers over given sockets and the query handler between them and the
+//!   core.
+//! - [`sys`]: OS integration (logging).
+//! - [`daemon`]: start-up order and the main loop.
+
+pub mod config;
+pub mod core;
+pub mod daemon;
+pub mod net;
+pub mod store;
+pub mod sys;

@@ -1,0 +1,89 @@
+//! One query from bytes to bytes: decode, read the current snapshot and config (lock-free),
+//! ask the core, carry out what it asks for, fit the reply to the transport and encode it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use hickory_proto::op::Message;
+
+use crate::config::RuntimeConfig;
+use crate::core::edns::{encode_fitted, size_limit};
+use crate::core::resolve::servfail;
+use crate::core::wire::{decode, Decoded};
+use crate::core::{Externals, Outcome, Request, Transport};
+use crate::store::StoreState;
+
+/// Shared by every server task.
+pub struct Handler {
+    pub store: Arc<StoreState>,
+    pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+}
+
+impl Handler {
+    pub fn new(store: Arc<StoreState>, runtime: Arc<ArcSwap<RuntimeConfig>>) -> Self {
+        Handler { store, runtime }
+    }
+
+    /// The reply to one received message, or `None` when nothing must be sent.
+    pub async fn handle(&self, bytes: &[u8], transport: Transport, peer: SocketAddr) -> Option<Vec<u8>> {
+        let message = match decode(bytes) {
+            Decoded::Query(message) => message,
+            Decoded::Error(reply) => return Some(reply),
+            Decoded::Drop => return None,
+        };
+        let req = Request::new(*message, transport, peer.ip());
+        let cfg = self.runtime.load_full();
+        let started = Instant::now();
+        let reply = self.answer(&req, &cfg).await?;
+        let limit = size_limit(&req, cfg.edns_payload);
+        let rcode = reply.metadata.response_code;
+        let bytes = encode_fitted(reply, limit);
+        if cfg.query_log {
+            log_query(&req, peer, rcode, bytes.len(), started);
+        }
+        Some(bytes)
+    }
+
+    async fn answer(&self, req: &Request, cfg: &Arc<RuntimeConfig>) -> Option<Message> {
+        if !self.store.is_loaded() {
+            return Some(servfail(req, cfg));
+        }
+        let snap = self.store.snapshot();
+        let mut rng = rand::rng();
+        let externals = Externals::none();
+        match crate::core::answer(req, &snap, cfg, &externals, &mut rng, Instant::now()) {
+            Outcome::Reply(reply) => Some(reply.message),
+            Outcome::Drop => None,
+            // Upstream work is not available in this build: fail promptly.
+            Outcome::Forward | Outcome::Stub { .. } | Outcome::NeedExternal(_) => {
+                Some(servfail(req, cfg))
+            }
+        }
+    }
+}
+
+fn log_query(
+    req: &Request,
+    peer: SocketAddr,
+    rcode: hickory_proto::op::ResponseCode,
+    size: usize,
+    started: Instant,
+) {
+    tracing::info!(
+        target: "skydns::query",
+        remote = %peer,
+        id = req.message.metadata.id,
+        qtype = %req.qtype(),
+        qclass = %req.qclass(),
+        name = %req.qname(),
+        proto = if req.transport == Transport::Tcp { "tcp" } else { "udp" },
+        dnssec_ok = req.dnssec_ok(),
+        bufsize = req.edns().map(|e| e.max_payload()).unwrap_or(512),
+        rcode = %rcode,
+        rsize = size,
+        duration_us = started.elapsed().as_micros() as u64,
+        "query"
+    );
+}

@@ -1,0 +1,98 @@
+//! The TCP server (RFC 7766): length-prefixed messages, several per connection answered in
+//! order, an idle timeout between messages, a read timeout within one, and a bound on
+//! concurrent connections beyond which new ones are accepted and closed at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::time::timeout;
+
+use super::Handler;
+use crate::core::Transport;
+
+/// Limits of the TCP server.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// Close a connection with no new query for this long.
+    pub idle_timeout: Duration,
+    /// Time allowed to receive one whole message once its first byte arrived.
+    pub read_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// Serves `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    handler: Arc<Handler>,
+    limits: TcpLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "TCP accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let handler = handler.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            connection(stream, peer, handler, limits, shutdown).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<Handler>,
+    limits: TcpLimits,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let mut len = [0u8; 2];
+        match timeout(limits.idle_timeout, stream.read_u8()).await {
+            Ok(Ok(first)) => len[0] = first,
+            _ => return,
+        }
+        let message = timeout(limits.read_timeout, async {
+            len[1] = stream.read_u8().await?;
+            let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            stream.read_exact(&mut body).await?;
+            Ok::<_, std::io::Error>(body)
+        })
+        .await;
+        let Ok(Ok(query)) = message else { return };
+        let Some(reply) = handler.handle(&query, Transport::Tcp, peer).await else {
+            continue;
+        };
+        let Ok(reply_len) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut framed = Vec::with_capacity(reply.len() + 2);
+        framed.extend_from_slice(&reply_len.to_be_bytes());
+        framed.extend_from_slice(&reply);
+        if timeout(limits.read_timeout, stream.write_all(&framed)).await.is_err() {
+            return;
+        }
+    }
+}

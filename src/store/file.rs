@@ -1,0 +1,138 @@
+//! The embedded file store for one host, quick starts and tests: a JSON object mapping
+//! etcd-style keys to service values (objects, or strings holding them), exactly what one would
+//! `etcdctl put`. The file is polled and re-read when it changes; a broken file is reported and
+//! the last good data keeps being served.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use thiserror::Error;
+
+use super::StoreState;
+use crate::core::snapshot::Rejected;
+use crate::core::Snapshot;
+
+/// How often the file is checked for changes.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Error)]
+pub enum FileStoreError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path} must hold a JSON object mapping keys to values")]
+    NotAnObject { path: PathBuf },
+}
+
+/// What one read of the file gives.
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    pub config_value: Option<Vec<u8>>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Reads and indexes the file. The serial is the file's modification time.
+pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
+    let text = std::fs::read(path).map_err(|source| FileStoreError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let value: Value = serde_json::from_slice(&text).map_err(|source| FileStoreError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    let Value::Object(map) = value else {
+        return Err(FileStoreError::NotAnObject {
+            path: path.to_owned(),
+        });
+    };
+    let config_key = format!("/{prefix}/config");
+    let mut config_value = None;
+    let mut items = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        let raw = match value {
+            Value::String(s) => s.into_bytes(),
+            other => other.to_string().into_bytes(),
+        };
+        if key == config_key {
+            config_value = Some(raw);
+        } else {
+            items.push((key, raw, None));
+        }
+    }
+    let (snapshot, rejected) = Snapshot::build(prefix, serial_of(path), items);
+    Ok(Loaded {
+        snapshot,
+        config_value,
+        rejected,
+    })
+}
+
+fn serial_of(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| SystemTime::now())
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+/// What identifies a version of the file on disk.
+fn fingerprint(path: &Path) -> Option<(SystemTime, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
+/// Loads the file into `state` and returns the first load's error, if any.
+pub fn load_into(path: &Path, prefix: &str, state: &StoreState) -> Result<(), FileStoreError> {
+    let loaded = load(path, prefix)?;
+    state.publish(loaded.snapshot, loaded.config_value, &loaded.rejected);
+    Ok(())
+}
+
+/// Watches the file and republishes it on every change, until the task is dropped.
+pub async fn watch(path: PathBuf, prefix: String, state: Arc<StoreState>) {
+    let mut last = fingerprint(&path);
+    let mut last_error: Option<String> = None;
+    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    loop {
+        ticker.tick().await;
+        let now = fingerprint(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let started = Instant::now();
+        match load(&path, &prefix) {
+            Ok(loaded) => {
+                let services = loaded.snapshot.len();
+                state.publish(loaded.snapshot, loaded.config_value, &loaded.rejected);
+                last_error = None;
+                tracing::info!(
+                    file = %path.display(),
+                    services,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "reloaded file store"
+                );
+            }
+            Err(e) => {
+                let message = e.to_string();
+                if last_error.as_deref() != Some(message.as_str()) {
+                    tracing::error!(error = %message, "file store not reloaded; still serving the last good data");
+                }
+                state.mark_stale();
+                last_error = Some(message);
+            }
+        }
+    }
+}

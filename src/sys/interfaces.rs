@@ -1,0 +1,42 @@
+//! The host's own networks (for the `localnets` word of `forward_allow`) and its resolvers.
+
+use std::net::IpAddr;
+
+use nix::ifaddrs::getifaddrs;
+
+use crate::config::acl::Network;
+use crate::config::HostFacts;
+
+/// Networks of the host's interfaces (address and prefix of each).
+pub fn host_networks() -> Vec<Network> {
+    let Ok(addrs) = getifaddrs() else {
+        return Vec::new();
+    };
+    addrs
+        .filter_map(|ifa| {
+            let addr = ifa.address?;
+            let mask = ifa.netmask?;
+            if let (Some(a), Some(m)) = (addr.as_sockaddr_in(), mask.as_sockaddr_in()) {
+                return Some(Network {
+                    addr: IpAddr::V4(a.ip()),
+                    prefix: m.ip().to_bits().count_ones() as u8,
+                });
+            }
+            if let (Some(a), Some(m)) = (addr.as_sockaddr_in6(), mask.as_sockaddr_in6()) {
+                return Some(Network {
+                    addr: IpAddr::V6(a.ip()),
+                    prefix: m.ip().to_bits().count_ones() as u8,
+                });
+            }
+            None
+        })
+        .collect()
+}
+
+/// What config validation needs to know about this host.
+pub fn host_facts() -> HostFacts {
+    HostFacts {
+        resolv_conf: std::fs::read_to_string("/etc/resolv.conf").ok(),
+        networks: host_networks(),
+    }
+}

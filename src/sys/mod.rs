@@ -1,0 +1,4 @@
+//! OS integration: logging and facts about the host.
+
+pub mod interfaces;
+pub mod logging;
