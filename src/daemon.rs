@@ -87,7 +87,8 @@ fn bind(addrs: &[SocketAddr]) -> Result<Sockets> {
         let udp = UdpSocket::bind(addr).with_context(|| format!("cannot bind UDP {addr}"))?;
         // Port 0 asks for any port: TCP then takes the port UDP got.
         let tcp_addr = udp.local_addr()?;
-        let tcp = TcpListener::bind(tcp_addr).with_context(|| format!("cannot bind TCP {tcp_addr}"))?;
+        let tcp =
+            TcpListener::bind(tcp_addr).with_context(|| format!("cannot bind TCP {tcp_addr}"))?;
         sockets.udp.push(udp);
         sockets.tcp.push(tcp);
     }
@@ -116,14 +117,23 @@ async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<
         let local = socket.local_addr()?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         tracing::info!(domain = %runtime.load().domain, "ready for queries on udp://{local}");
-        tasks.push(tokio::spawn(udp::serve(socket, handler.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(udp::serve(
+            socket,
+            handler.clone(),
+            stop_rx.clone(),
+        )));
     }
     for listener in sockets.tcp {
         listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         tracing::info!(domain = %runtime.load().domain, "ready for queries on tcp://{local}");
-        tasks.push(tokio::spawn(tcp::serve(listener, handler.clone(), limits, stop_rx.clone())));
+        tasks.push(tokio::spawn(tcp::serve(
+            listener,
+            handler.clone(),
+            limits,
+            stop_rx.clone(),
+        )));
     }
     wait_for_stop().await?;
     tracing::info!("shutting down");
@@ -133,7 +143,10 @@ async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<
 }
 
 /// Loads the store's first snapshot and keeps it current in a background task.
-fn start_store(startup: &StartupConfig, store: Arc<StoreState>) -> Result<tokio::task::JoinHandle<()>> {
+fn start_store(
+    startup: &StartupConfig,
+    store: Arc<StoreState>,
+) -> Result<tokio::task::JoinHandle<()>> {
     match &startup.store {
         StoreConfig::File(path) => {
             file::load_into(path, &startup.path_prefix, &store)?;

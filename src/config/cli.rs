@@ -16,7 +16,12 @@ use super::layer::{parse_duration, split_list, Layer};
 /// name to upstream resolvers. Settings come from defaults, the --config file, the environment,
 /// the flags and finally /<prefix>/config in the store, each overriding the one before.
 #[derive(Debug, Parser)]
-#[command(name = "skydns", version, disable_version_flag = true, max_term_width = 100)]
+#[command(
+    name = "skydns",
+    version,
+    disable_version_flag = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Print the version and exit.
     #[arg(long, short = 'V')]
@@ -199,16 +204,17 @@ impl Cli {
 
     /// The settings given on the command line or in the environment.
     pub fn layer(&self) -> Result<Layer, super::ConfigError> {
-        let duration = |key: &str, v: &Option<String>| -> Result<Option<Duration>, super::ConfigError> {
-            v.as_deref()
-                .map(|s| match s.trim().parse::<u64>() {
-                    Ok(nanos) if key == "rtimeout" => Ok(Duration::from_nanos(nanos)),
-                    Ok(secs) => Ok(Duration::from_secs(secs)),
-                    Err(_) => parse_duration(s),
-                })
-                .transpose()
-                .map_err(|p| super::ConfigError::new("command line", key, p))
-        };
+        let duration =
+            |key: &str, v: &Option<String>| -> Result<Option<Duration>, super::ConfigError> {
+                v.as_deref()
+                    .map(|s| match s.trim().parse::<u64>() {
+                        Ok(nanos) if key == "rtimeout" => Ok(Duration::from_nanos(nanos)),
+                        Ok(secs) => Ok(Duration::from_secs(secs)),
+                        Err(_) => parse_duration(s),
+                    })
+                    .transpose()
+                    .map_err(|p| super::ConfigError::new("command line", key, p))
+            };
         Ok(Layer {
             dns_addr: self.addr.as_deref().map(split_list),
             domain: self.domain.clone(),
@@ -251,7 +257,9 @@ impl Cli {
 }
 
 /// Rewrites Go-style `-flag` / `-flag=value` to `--flag...`, leaving `-h`, `-V` and values alone.
-pub fn go_style_args<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Vec<std::ffi::OsString> {
+pub fn go_style_args<I: IntoIterator<Item = std::ffi::OsString>>(
+    args: I,
+) -> Vec<std::ffi::OsString> {
     args.into_iter()
         .map(|arg| match arg.to_str() {
             Some(s)
@@ -273,14 +281,21 @@ mod tests {
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(go_style_args(
-            std::iter::once("skydns").chain(args.iter().copied()).map(Into::into),
+            std::iter::once("skydns")
+                .chain(args.iter().copied())
+                .map(Into::into),
         ))
         .unwrap()
     }
 
     #[test]
     fn go_single_dash_flags() {
-        let cli = parse(&["-addr=127.0.0.1:5354", "-round-robin=false", "-no-rec", "-rtimeout=2000000000"]);
+        let cli = parse(&[
+            "-addr=127.0.0.1:5354",
+            "-round-robin=false",
+            "-no-rec",
+            "-rtimeout=2000000000",
+        ]);
         let l = cli.layer().unwrap();
         assert_eq!(l.dns_addr, Some(vec!["127.0.0.1:5354".to_owned()]));
         assert_eq!(l.round_robin, Some(false));
@@ -290,7 +305,12 @@ mod tests {
 
     #[test]
     fn double_dash_and_lists() {
-        let cli = parse(&["--nameservers", "127.0.0.1:53,127.0.0.2:53", "--rtimeout", "500ms"]);
+        let cli = parse(&[
+            "--nameservers",
+            "127.0.0.1:53,127.0.0.2:53",
+            "--rtimeout",
+            "500ms",
+        ]);
         let l = cli.layer().unwrap();
         assert_eq!(l.nameservers.unwrap().len(), 2);
         assert_eq!(l.read_timeout, Some(Duration::from_millis(500)));
@@ -300,7 +320,19 @@ mod tests {
     fn help_mentions_every_compat_flag() {
         use clap::CommandFactory;
         let help = Cli::command().render_long_help().to_string();
-        for flag in ["--addr", "--domain", "--local", "--path-prefix", "--round-robin", "--hostmaster", "--file", "--config", "--machines", "SKYDNS_ADDR", "ETCD_MACHINES"] {
+        for flag in [
+            "--addr",
+            "--domain",
+            "--local",
+            "--path-prefix",
+            "--round-robin",
+            "--hostmaster",
+            "--file",
+            "--config",
+            "--machines",
+            "SKYDNS_ADDR",
+            "ETCD_MACHINES",
+        ] {
             assert!(help.contains(flag), "{flag} missing from --help");
         }
     }

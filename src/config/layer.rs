@@ -60,11 +60,44 @@ impl Layer {
     /// This layer with every value set in `top` replaced by `top`'s.
     pub fn merged(mut self, top: Layer) -> Layer {
         merge_fields!(
-            self, top, dns_addr, domain, hostmaster, local, dnssec, round_robin, ns_rotate,
-            nameservers, no_rec, read_timeout, priority, ttl, min_ttl, scache, rcache, rcache_ttl,
-            ndots, systemd, stubzones, forward_allow, edns_payload, query_log, machines, tls_key,
-            tls_pem, ca_cert, username, password, path_prefix, file, user, group, log, log_level,
-            tcp_idle_timeout, tcp_max_connections
+            self,
+            top,
+            dns_addr,
+            domain,
+            hostmaster,
+            local,
+            dnssec,
+            round_robin,
+            ns_rotate,
+            nameservers,
+            no_rec,
+            read_timeout,
+            priority,
+            ttl,
+            min_ttl,
+            scache,
+            rcache,
+            rcache_ttl,
+            ndots,
+            systemd,
+            stubzones,
+            forward_allow,
+            edns_payload,
+            query_log,
+            machines,
+            tls_key,
+            tls_pem,
+            ca_cert,
+            username,
+            password,
+            path_prefix,
+            file,
+            user,
+            group,
+            log,
+            log_level,
+            tcp_idle_timeout,
+            tcp_max_connections
         );
         self
     }
@@ -161,9 +194,12 @@ impl Field<'_> {
     }
 
     fn unsigned(&self) -> Result<u64, ConfigError> {
-        self.value
-            .as_u64()
-            .ok_or_else(|| self.err(format!("must be a non-negative integer, not {}", self.value)))
+        self.value.as_u64().ok_or_else(|| {
+            self.err(format!(
+                "must be a non-negative integer, not {}",
+                self.value
+            ))
+        })
     }
 
     fn signed(&self) -> Result<i64, ConfigError> {

@@ -27,7 +27,10 @@ fn err(key: &str, problem: impl Into<String>) -> ConfigError {
 }
 
 /// Validates everything. Errors name the key.
-pub fn validate(l: &Layer, host: &HostFacts) -> Result<(StartupConfig, RuntimeConfig), ConfigError> {
+pub fn validate(
+    l: &Layer,
+    host: &HostFacts,
+) -> Result<(StartupConfig, RuntimeConfig), ConfigError> {
     let defaults = RuntimeConfig::default();
     let domain = fqdn_name("domain", l.domain.as_deref().unwrap_or(&defaults.domain))?;
     let hostmaster = match l.hostmaster.as_deref().map(str::trim) {
@@ -110,7 +113,10 @@ fn startup(l: &Layer) -> Result<StartupConfig, ConfigError> {
         .trim_matches('/')
         .to_owned();
     if path_prefix.is_empty() || path_prefix.contains("//") {
-        return Err(err("path_prefix", "must be a non-empty key segment like `skydns`"));
+        return Err(err(
+            "path_prefix",
+            "must be a non-empty key segment like `skydns`",
+        ));
     }
     let store = match l.file.as_deref().filter(|f| !f.is_empty()) {
         Some(file) => StoreConfig::File(PathBuf::from(file)),
@@ -173,7 +179,11 @@ fn etcd(l: &Layer) -> Result<EtcdConfig, ConfigError> {
     let (tls_pem, tls_key) = (path(&l.tls_pem), path(&l.tls_key));
     if tls_pem.is_some() != tls_key.is_some() {
         return Err(err(
-            if tls_pem.is_some() { "tls_key" } else { "tls_pem" },
+            if tls_pem.is_some() {
+                "tls_key"
+            } else {
+                "tls_pem"
+            },
             "must be given together with the client certificate/key",
         ));
     }
@@ -187,10 +197,19 @@ fn etcd(l: &Layer) -> Result<EtcdConfig, ConfigError> {
     })
 }
 
-fn bounded(key: &str, v: Option<u64>, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+fn bounded(
+    key: &str,
+    v: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
     let v = v.unwrap_or(default);
     if v < min || v > max {
-        return Err(err(key, format!("must be between {min} and {max}, not {v}")));
+        return Err(err(
+            key,
+            format!("must be between {min} and {max}, not {v}"),
+        ));
     }
     Ok(v)
 }
@@ -212,11 +231,17 @@ fn host_port(key: &str, text: &str, default_port: u16) -> Result<SocketAddr, Con
     let text = text.trim();
     if let Ok(sa) = text.parse::<SocketAddr>() {
         if sa.port() == 0 {
-            return Err(err(key, format!("`{text}` needs a port between 1 and 65535")));
+            return Err(err(
+                key,
+                format!("`{text}` needs a port between 1 and 65535"),
+            ));
         }
         return Ok(sa);
     }
-    if let Ok(ip) = text.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+    if let Ok(ip) = text
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<IpAddr>()
+    {
         return Ok(SocketAddr::new(ip, default_port));
     }
     Err(err(
@@ -250,7 +275,9 @@ mod tests {
         assert_eq!(r.hostmaster, "hostmaster.skydns.local.");
         assert_eq!((r.ttl, r.min_ttl, r.priority, r.ndots), (3600, 60, 10, 2));
         assert_eq!(s.addrs, vec!["127.0.0.1:53".parse().unwrap()]);
-        assert!(matches!(s.store, StoreConfig::Etcd(ref e) if e.endpoints == ["http://127.0.0.1:2379"]));
+        assert!(
+            matches!(s.store, StoreConfig::Etcd(ref e) if e.endpoints == ["http://127.0.0.1:2379"])
+        );
     }
 
     #[test]
@@ -262,7 +289,10 @@ mod tests {
         let (_, r) = validate(&Layer::default(), &host).unwrap();
         assert_eq!(
             r.nameservers,
-            vec!["127.0.0.53:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+            vec![
+                "127.0.0.53:53".parse().unwrap(),
+                "[::1]:53".parse().unwrap()
+            ]
         );
     }
 

@@ -91,7 +91,9 @@ pub enum Outcome {
     /// Forward the client's query to the configured nameservers.
     Forward,
     /// Forward the client's query to the servers of a stub zone.
-    Stub { servers: Vec<SocketAddr> },
+    Stub {
+        servers: Vec<SocketAddr>,
+    },
     /// Resolve these upstream, then ask the core again with the results.
     NeedExternal(Vec<ExternalQuery>),
     /// Send nothing (a stub-zone loop).

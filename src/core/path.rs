@@ -55,7 +55,10 @@ pub fn path_to_name(path: &str) -> String {
 /// Strips `/<prefix>/` from a store key and lowercases the rest; `None` for keys outside the
 /// prefix or with empty segments (`//`, trailing `/`).
 pub fn key_to_path(prefix: &str, key: &str) -> Option<String> {
-    let rest = key.strip_prefix('/')?.strip_prefix(prefix)?.strip_prefix('/')?;
+    let rest = key
+        .strip_prefix('/')?
+        .strip_prefix(prefix)?
+        .strip_prefix('/')?;
     if rest.is_empty() || rest.split('/').any(str::is_empty) {
         return None;
     }
@@ -64,12 +67,17 @@ pub fn key_to_path(prefix: &str, key: &str) -> Option<String> {
 
 /// True when `name` equals `zone` or lies below it (both lowercase, dot-terminated).
 pub fn in_zone(name: &str, zone: &str) -> bool {
-    zone == "." || name == zone || (name.ends_with(zone) && name[..name.len() - zone.len()].ends_with('.'))
+    zone == "."
+        || name == zone
+        || (name.ends_with(zone) && name[..name.len() - zone.len()].ends_with('.'))
 }
 
 /// Number of labels of a dot-terminated name (the root has 0).
 pub fn label_count(name: &str) -> usize {
-    name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()).count()
+    name.trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+        .count()
 }
 
 /// Removes `strip` labels from the left of `name`, unless that would remove every label.

@@ -98,7 +98,8 @@ pub fn answer(
     if ctx.needs.is_empty() {
         outcome
     } else {
-        ctx.needs.sort_by(|a, b| (&a.name, u16::from(a.qtype)).cmp(&(&b.name, u16::from(b.qtype))));
+        ctx.needs
+            .sort_by(|a, b| (&a.name, u16::from(a.qtype)).cmp(&(&b.name, u16::from(b.qtype))));
         ctx.needs.dedup();
         Outcome::NeedExternal(ctx.needs)
     }
@@ -162,17 +163,17 @@ fn cname(ctx: &Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Record>, Vec<
     if !exists(ctx, lookup) {
         return None;
     }
-    let answer = ctx
-        .snap
-        .exact(&name_to_path(lookup))
-        .and_then(|entry| match &entry.service.host {
-            Host::Name(target) => Some(record(
-                owner,
-                ctx.ttl(entry)?,
-                RData::CNAME(CNAME(name(target)?)),
-            )),
-            _ => None,
-        });
+    let answer =
+        ctx.snap
+            .exact(&name_to_path(lookup))
+            .and_then(|entry| match &entry.service.host {
+                Host::Name(target) => Some(record(
+                    owner,
+                    ctx.ttl(entry)?,
+                    RData::CNAME(CNAME(name(target)?)),
+                )),
+                _ => None,
+            });
     Some((answer.into_iter().collect(), Vec::new()))
 }
 
@@ -221,7 +222,11 @@ fn policy(reply: Message) -> Outcome {
 /// OPT record when the query had one.
 pub fn new_reply(req: &Request, cfg: &RuntimeConfig) -> Message {
     let query = &req.message;
-    let mut reply = Message::new(query.metadata.id, MessageType::Response, query.metadata.op_code);
+    let mut reply = Message::new(
+        query.metadata.id,
+        MessageType::Response,
+        query.metadata.op_code,
+    );
     reply.metadata.recursion_desired = query.metadata.recursion_desired;
     reply.metadata.checking_disabled = query.metadata.checking_disabled;
     reply.queries = query.queries.clone();

@@ -82,16 +82,12 @@ impl Service {
             match key.to_ascii_lowercase().as_str() {
                 "host" => svc.host = parse_host(str_field("host", value)?)?,
                 "port" => svc.port = int_field("port", value, u16::MAX.into())? as u16,
-                "priority" => {
-                    svc.priority = int_field("priority", value, u16::MAX.into())? as u16
-                }
+                "priority" => svc.priority = int_field("priority", value, u16::MAX.into())? as u16,
                 "weight" => svc.weight = int_field("weight", value, u16::MAX.into())? as u16,
                 "text" => svc.text = str_field("text", value)?.to_owned(),
                 "mail" => svc.mail = bool_field("mail", value)?,
                 "ttl" => svc.ttl = int_field("ttl", value, u32::MAX.into())? as u32,
-                "targetstrip" => {
-                    svc.target_strip = int_field("targetstrip", value, 255)? as usize
-                }
+                "targetstrip" => svc.target_strip = int_field("targetstrip", value, 255)? as usize,
                 "group" => svc.group = str_field("group", value)?.to_owned(),
                 _ => {}
             }
@@ -179,7 +175,10 @@ mod tests {
     fn parses_fields_case_insensitively() {
         let s = Service::parse(br#"{"Host":"10.0.0.1","PORT":8080,"priority":20,"weight":5,"text":"t","mail":true,"ttl":30,"targetstrip":1,"group":"g","other":1}"#).unwrap();
         assert_eq!(s.host, Host::Ip("10.0.0.1".parse().unwrap()));
-        assert_eq!((s.port, s.priority, s.weight, s.ttl, s.target_strip), (8080, 20, 5, 30, 1));
+        assert_eq!(
+            (s.port, s.priority, s.weight, s.ttl, s.target_strip),
+            (8080, 20, 5, 30, 1)
+        );
         assert!(s.mail);
         assert_eq!((s.text.as_str(), s.group.as_str()), ("t", "g"));
     }

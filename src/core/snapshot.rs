@@ -211,7 +211,8 @@ impl Snapshot {
     fn subtree_owned(&self, path: String) -> impl Iterator<Item = &Arc<Entry>> {
         let exact = self.entries.get(&path);
         let below = if path.is_empty() {
-            self.entries.range::<str, _>((Bound::Unbounded, Bound::Unbounded))
+            self.entries
+                .range::<str, _>((Bound::Unbounded, Bound::Unbounded))
         } else {
             let lo = format!("{path}/");
             let hi = format!("{path}0");
@@ -235,9 +236,13 @@ mod tests {
     use super::*;
 
     fn snap(keys: &[&str]) -> Snapshot {
-        let items = keys
-            .iter()
-            .map(|k| (format!("/skydns/{k}"), br#"{"host":"10.0.0.1"}"#.to_vec(), None));
+        let items = keys.iter().map(|k| {
+            (
+                format!("/skydns/{k}"),
+                br#"{"host":"10.0.0.1"}"#.to_vec(),
+                None,
+            )
+        });
         Snapshot::build("skydns", 1, items).0
     }
 

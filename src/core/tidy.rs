@@ -75,7 +75,11 @@ mod tests {
     use hickory_proto::rr::RData;
 
     fn a(name: &str, ip: [u8; 4], ttl: u32) -> Record {
-        Record::from_rdata(Name::from_ascii(name).unwrap(), ttl, RData::A(A::from(ip)))
+        Record::from_rdata(
+            Name::from_ascii(name).unwrap(),
+            ttl,
+            RData::A(A::new(ip[0], ip[1], ip[2], ip[3])),
+        )
     }
 
     #[test]
@@ -89,7 +93,10 @@ mod tests {
         ];
         tidy(&mut v);
         assert_eq!(v.len(), 4);
-        assert_eq!(v.iter().map(|r| r.ttl).collect::<Vec<_>>(), vec![10, 10, 10, 50]);
+        assert_eq!(
+            v.iter().map(|r| r.ttl).collect::<Vec<_>>(),
+            vec![10, 10, 10, 50]
+        );
         assert_eq!(v[3].name.to_ascii(), "y.");
     }
 

@@ -56,7 +56,11 @@ pub fn header_only(id: u16, opcode: u8, rd: bool, rcode: ResponseCode) -> Vec<u8
 }
 
 fn echo_question(query: &Message, rcode: ResponseCode) -> Vec<u8> {
-    let mut reply = Message::new(query.metadata.id, MessageType::Response, query.metadata.op_code);
+    let mut reply = Message::new(
+        query.metadata.id,
+        MessageType::Response,
+        query.metadata.op_code,
+    );
     reply.metadata.recursion_desired = query.metadata.recursion_desired;
     reply.metadata.response_code = rcode;
     reply.queries = query.queries.clone();
@@ -108,7 +112,10 @@ mod tests {
         let mut noq = query("a.", RecordType::A);
         noq[5] = 0;
         assert!(matches!(decode(&noq[..HEADER_LEN]), Decoded::Error(_)));
-        assert!(matches!(decode(&query("a.", RecordType::OPT)), Decoded::Error(_)));
+        assert!(matches!(
+            decode(&query("a.", RecordType::OPT)),
+            Decoded::Error(_)
+        ));
     }
 
     #[test]
@@ -126,6 +133,9 @@ mod tests {
 
     #[test]
     fn good_query_decodes() {
-        assert!(matches!(decode(&query("a.b.", RecordType::SRV)), Decoded::Query(_)));
+        assert!(matches!(
+            decode(&query("a.b.", RecordType::SRV)),
+            Decoded::Query(_)
+        ));
     }
 }

@@ -27,7 +27,12 @@ impl Handler {
     }
 
     /// The reply to one received message, or `None` when nothing must be sent.
-    pub async fn handle(&self, bytes: &[u8], transport: Transport, peer: SocketAddr) -> Option<Vec<u8>> {
+    pub async fn handle(
+        &self,
+        bytes: &[u8],
+        transport: Transport,
+        peer: SocketAddr,
+    ) -> Option<Vec<u8>> {
         let message = match decode(bytes) {
             Decoded::Query(message) => message,
             Decoded::Error(reply) => return Some(reply),

@@ -91,7 +91,10 @@ async fn connection(
         let mut framed = Vec::with_capacity(reply.len() + 2);
         framed.extend_from_slice(&reply_len.to_be_bytes());
         framed.extend_from_slice(&reply);
-        if timeout(limits.read_timeout, stream.write_all(&framed)).await.is_err() {
+        if timeout(limits.read_timeout, stream.write_all(&framed))
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -74,7 +74,12 @@ impl StoreState {
 
     /// Publishes a snapshot (and the config value seen with it) and marks the store in sync.
     /// Rejected keys are logged with their key.
-    pub fn publish(&self, snapshot: Snapshot, config_value: Option<Vec<u8>>, rejected: &[Rejected]) {
+    pub fn publish(
+        &self,
+        snapshot: Snapshot,
+        config_value: Option<Vec<u8>>,
+        rejected: &[Rejected],
+    ) {
         for r in rejected {
             tracing::warn!(key = %r.key, error = %r.error, "skipping malformed service value");
         }

@@ -87,7 +87,9 @@ fn resolve(
                 {
                     continue;
                 }
-                let Some(target_name) = name(target) else { continue };
+                let Some(target_name) = name(target) else {
+                    continue;
+                };
                 let cname = record(owner, ttl, RData::CNAME(CNAME(target_name.clone())));
                 if ctx.in_zone(target) {
                     chain.push(target.clone());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::core::snapshot::Entry;
 
 /// Applies the group rule to the services of one lookup (in lookup order).
-pub fn apply<'a>(entries: Vec<&'a Arc<Entry>>) -> Vec<&'a Arc<Entry>> {
+pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
     let Some(first) = entries.first() else {
         return entries;
     };
@@ -25,9 +25,9 @@ pub fn apply<'a>(entries: Vec<&'a Arc<Entry>>) -> Vec<&'a Arc<Entry>> {
     if group.is_empty() {
         return entries;
     }
-    let disagreement = entries.iter().any(|e| {
-        !e.service.group.is_empty() && e.depth() == depth && e.service.group != group
-    });
+    let disagreement = entries
+        .iter()
+        .any(|e| !e.service.group.is_empty() && e.depth() == depth && e.service.group != group);
     if disagreement {
         return entries;
     }
@@ -55,7 +55,10 @@ mod tests {
                 )
             }),
         );
-        apply(snap.lookup("x")).iter().map(|e| e.path.clone()).collect()
+        apply(snap.lookup("x"))
+            .iter()
+            .map(|e| e.path.clone())
+            .collect()
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub fn authority(ctx: &Ctx<'_>) -> Vec<hickory_proto::rr::Record> {
     let Some(apex) = name(&ctx.cfg.domain) else {
         return Vec::new();
     };
-    ns_soa::soa(ctx, &apex, negative_ttl(ctx)).into_iter().collect()
+    ns_soa::soa(ctx, &apex, negative_ttl(ctx))
+        .into_iter()
+        .collect()
 }
 
 /// The longest ancestor of `qname` (lowercase text) that exists; the apex at least.

@@ -64,7 +64,11 @@ mod tests {
     fn weights_are_percentages_rounded_down() {
         let sum = 120 + 100 + 130;
         assert_eq!(
-            [percentage(120, sum), percentage(100, sum), percentage(130, sum)],
+            [
+                percentage(120, sum),
+                percentage(100, sum),
+                percentage(130, sum)
+            ],
             [34, 28, 37]
         );
         assert_eq!(percentage(0, 300), 33);

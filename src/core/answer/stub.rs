@@ -59,11 +59,7 @@ pub fn servers_for(ctx: &Ctx<'_>, qname: &str) -> Option<Vec<SocketAddr>> {
 
 /// The first `labels` labels of `name`, as a dot-terminated name.
 fn zone_of(name: &str, labels: usize) -> String {
-    let mut zone: String = name
-        .split('.')
-        .take(labels)
-        .collect::<Vec<_>>()
-        .join(".");
+    let mut zone: String = name.split('.').take(labels).collect::<Vec<_>>().join(".");
     zone.push('.');
     zone
 }

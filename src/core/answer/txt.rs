@@ -37,7 +37,10 @@ mod tests {
     fn splits_at_255_bytes() {
         let text = "x".repeat(300);
         let parts = split255(&text);
-        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), vec![255, 45]);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            vec![255, 45]
+        );
         assert_eq!(split255("").len(), 0);
     }
 }

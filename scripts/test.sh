@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, unit tests, the golden battery and the integration tests
+# against the real binary (with real etcd, dig, unbound ... installed here when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  protobuf-compiler pkg-config   # build: etcd-client needs protoc
+  bind9-dnsutils                 # dig
+  etcd-server etcd-client        # a real etcd for the store tests
+)
+bash scripts/deps.sh "${PACKAGES[@]}"
+
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets

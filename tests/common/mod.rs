@@ -1,0 +1,6 @@
+//! Shared test support: the golden battery runner and the real-binary harness.
+
+#![allow(dead_code)]
+
+pub mod golden;
+pub mod server;

@@ -1,0 +1,195 @@
+//! Running the real `skydns` binary on a loopback port and querying it with real clients.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, Query};
+use hickory_proto::rr::{Name, RecordType};
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "skydns-test-{tag}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos() ^ rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn rand_suffix() -> u128 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    RandomState::new().build_hasher().finish() as u128
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running skydns process, killed on drop.
+pub struct Skydns {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Skydns {
+    /// Starts skydns on a free loopback port with `args` and waits until it answers.
+    pub fn start(args: &[&str], log_dir: &Path) -> Skydns {
+        let port = free_port();
+        Self::start_on(port, args, log_dir, &[])
+    }
+
+    /// Starts skydns on `port` with extra environment variables.
+    pub fn start_on(port: u16, args: &[&str], log_dir: &Path, env: &[(&str, &str)]) -> Skydns {
+        let log = log_dir.join(format!("skydns-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skydns"));
+        cmd.arg(format!("--addr=127.0.0.1:{port}"))
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start skydns");
+        let mut s = Skydns { child, port, log };
+        s.wait_ready();
+        s
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("skydns exited with {status}:\n{}", self.log_text());
+            }
+            if udp_query(
+                self.addr(),
+                "ready.check.",
+                RecordType::SOA,
+                Duration::from_millis(200),
+            )
+            .is_some()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("skydns did not answer within 20 s:\n{}", self.log_text());
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn log_text(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// Runs `dig @127.0.0.1 -p PORT` with `args` (bounded: one try, 2 s).
+    pub fn dig(&self, args: &[&str]) -> String {
+        dig(self.port, args)
+    }
+}
+
+impl Drop for Skydns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `dig @127.0.0.1 -p port +tries=1 +time=2 args...`, stdout as text.
+pub fn dig(port: u16, args: &[&str]) -> String {
+    let out: Output = Command::new("dig")
+        .arg("@127.0.0.1")
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["+tries=1", "+time=2"])
+        .args(args)
+        .output()
+        .expect("run dig (package bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The answer lines of `dig +noall +answer`, sorted, whitespace normalized.
+pub fn answer_lines(dig_output: &str) -> Vec<String> {
+    let mut lines: Vec<String> = dig_output
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The `status:` of a full dig output.
+pub fn status(dig_output: &str) -> Option<String> {
+    dig_output
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .map(|s| s.split(',').next().unwrap_or("").to_owned())
+}
+
+/// One UDP query with hickory, for checks dig cannot express.
+pub fn udp_query(
+    server: SocketAddr,
+    name: &str,
+    qtype: RecordType,
+    timeout: Duration,
+) -> Option<Message> {
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    sock.set_read_timeout(Some(timeout)).ok()?;
+    let mut m = Message::query();
+    m.metadata.id = rand_suffix() as u16;
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::from_ascii(name).ok()?, qtype));
+    sock.send_to(&m.to_vec().ok()?, server).ok()?;
+    let mut buf = [0u8; 65535];
+    let (n, _) = sock.recv_from(&mut buf).ok()?;
+    Message::from_vec(&buf[..n]).ok()
+}
+
+/// Polls `check` every 50 ms until it is true or `limit` passes.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}

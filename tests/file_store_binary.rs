@@ -1,0 +1,205 @@
+//! The real binary on the embedded file store, queried with dig over UDP and TCP: answers,
+//! file changes picked up while running, and a broken file that does not stop service.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::{answer_lines, status, wait_until, Skydns, TempDir};
+
+const SERVICES: &str = r#"{
+  "/skydns/config": {"domain": "skydns.local.", "ttl": 3600},
+  "/skydns/local/skydns/east/production/rails/1": {"host": "10.0.0.1", "port": 8080},
+  "/skydns/local/skydns/east/staging/rails/4": {"host": "10.0.1.125", "port": 8080},
+  "/skydns/local/skydns/east/staging/rails/6": "{\"host\": \"2003::8:1\", \"port\": 8080}",
+  "/skydns/local/skydns/txt/big1": {"text": "a long text that makes answers big enough to need truncation over plain UDP without EDNS ........................................................................................................................................................................"},
+  "/skydns/local/skydns/txt/big2": {"text": "another long text that makes answers big enough to need truncation over plain UDP without EDNS ...................................................................................................................................................................."},
+  "/skydns/local/skydns/txt/big3": {"text": "a third long text that makes answers big enough to need truncation over plain UDP without EDNS ....................................................................................................................................................................."}
+}"#;
+
+fn start(dir: &TempDir, extra: &[&str]) -> (Skydns, std::path::PathBuf) {
+    let file = dir.path().join("services.json");
+    std::fs::write(&file, SERVICES).unwrap();
+    let file_arg = format!("--file={}", file.display());
+    let mut args = vec![file_arg.as_str(), "--no-rec"];
+    args.extend_from_slice(extra);
+    (Skydns::start(&args, dir.path()), file)
+}
+
+#[test]
+fn answers_over_udp_and_tcp_with_dig() {
+    let dir = TempDir::new("udp-tcp");
+    let (s, _) = start(&dir, &[]);
+    let expected = vec![
+        "east.skydns.local. 3600 IN SRV 10 33 8080 1.rails.production.east.skydns.local.",
+        "east.skydns.local. 3600 IN SRV 10 33 8080 4.rails.staging.east.skydns.local.",
+        "east.skydns.local. 3600 IN SRV 10 33 8080 6.rails.staging.east.skydns.local.",
+    ];
+    for transport in ["+notcp", "+tcp"] {
+        let out = s.dig(&[transport, "+noall", "+answer", "east.skydns.local", "SRV"]);
+        assert_eq!(answer_lines(&out), expected, "{transport}: {out}");
+    }
+    let out = s.dig(&["+noall", "+additional", "east.skydns.local", "SRV"]);
+    assert!(
+        answer_lines(&out)
+            .contains(&"6.rails.staging.east.skydns.local. 3600 IN AAAA 2003::8:1".to_owned()),
+        "{out}"
+    );
+    let out = s.dig(&["nothere.skydns.local", "A"]);
+    assert_eq!(status(&out).as_deref(), Some("NXDOMAIN"), "{out}");
+    assert!(
+        out.contains("flags: qr aa rd"),
+        "NXDOMAIN must be authoritative: {out}"
+    );
+}
+
+#[test]
+fn truncates_over_udp_and_answers_fully_over_tcp() {
+    let dir = TempDir::new("tc");
+    let (s, _) = start(&dir, &[]);
+    let out = s.dig(&["+noedns", "+ignore", "txt.skydns.local", "TXT"]);
+    assert!(out.contains(" tc"), "expected TC over plain UDP: {out}");
+    let out = s.dig(&["txt.skydns.local", "TXT"]);
+    assert_eq!(
+        answer_lines(&s.dig(&["+tcp", "+noall", "+answer", "txt.skydns.local", "TXT"])).len(),
+        3
+    );
+    assert!(
+        out.contains("ANSWER: 3"),
+        "dig retries over TCP and gets all: {out}"
+    );
+}
+
+#[test]
+fn file_changes_are_picked_up_and_a_broken_file_keeps_the_last_data() {
+    let dir = TempDir::new("reload");
+    let (s, file) = start(&dir, &[]);
+    let a = |name: &str| answer_lines(&s.dig(&["+short", name, "A"]));
+    assert_eq!(a("1.rails.production.east.skydns.local"), vec!["10.0.0.1"]);
+
+    let changed = SERVICES.replace("10.0.0.1", "10.0.0.99");
+    std::fs::write(&file, changed).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || a(
+            "1.rails.production.east.skydns.local"
+        ) == vec!["10.0.0.99"]),
+        "change not picked up:\n{}",
+        s.log_text()
+    );
+
+    std::fs::write(&file, "{ this is not json").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .log_text()
+            .contains("file store not reloaded")),
+        "broken file not reported:\n{}",
+        s.log_text()
+    );
+    assert_eq!(a("1.rails.production.east.skydns.local"), vec!["10.0.0.99"]);
+    assert!(
+        s.log_text().contains("is not valid JSON"),
+        "{}",
+        s.log_text()
+    );
+}
+
+#[test]
+fn malformed_service_is_logged_with_its_key_and_skipped() {
+    let dir = TempDir::new("malformed");
+    let file = dir.path().join("services.json");
+    std::fs::write(
+        &file,
+        r#"{"/skydns/local/skydns/good": {"host": "10.1.1.1"},
+            "/skydns/local/skydns/broken": {"host": "10.1.1.2", "port": "http"}}"#,
+    )
+    .unwrap();
+    let file_arg = format!("--file={}", file.display());
+    let s = Skydns::start(&[&file_arg, "--no-rec"], dir.path());
+    assert_eq!(
+        answer_lines(&s.dig(&["+short", "good.skydns.local", "A"])),
+        vec!["10.1.1.1"]
+    );
+    assert_eq!(
+        status(&s.dig(&["broken.skydns.local", "A"])).as_deref(),
+        Some("NXDOMAIN")
+    );
+    let log = s.log_text();
+    assert!(
+        log.contains("/skydns/local/skydns/broken") && log.contains("port"),
+        "{log}"
+    );
+}
+
+#[test]
+fn malformed_packets_never_kill_the_server() {
+    use std::net::UdpSocket;
+    let dir = TempDir::new("garbage");
+    let (s, _) = start(&dir, &[]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut seed: u32 = 12345;
+    let mut formerr = 0;
+    for i in 0..300 {
+        let len = 12 + (i % 40);
+        let packet: Vec<u8> = (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (seed >> 16) as u8
+            })
+            .map(|b| b & 0x7f)
+            .collect();
+        sock.send_to(&packet, s.addr()).unwrap();
+        let mut buf = [0u8; 600];
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            assert!(n >= 12, "a reply is at least a header");
+            assert_eq!(buf[..2], packet[..2], "a reply carries the query's ID");
+            assert!(buf[2] & 0x80 != 0, "a reply has QR set");
+            if buf[3] & 0x0f == 1 {
+                formerr += 1;
+            }
+        }
+    }
+    assert!(formerr > 0, "random garbage should get FORMERR replies");
+    let out = s.dig(&["+short", "1.rails.production.east.skydns.local", "A"]);
+    assert_eq!(
+        answer_lines(&out),
+        vec!["10.0.0.1"],
+        "server must still answer"
+    );
+}
+
+#[test]
+fn bad_flag_values_stop_startup_with_a_named_key() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skydns"))
+        .args(["--addr=127.0.0.1:1", "--file=/nonexistent", "--domain=a..b"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("key `domain`"), "{err}");
+}
+
+#[test]
+fn check_config_validates_and_exits() {
+    let dir = TempDir::new("check");
+    let file = dir.path().join("s.json");
+    std::fs::write(&file, r#"{"/skydns/config": {"ttl": "long"}}"#).unwrap();
+    let run = |f: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_skydns"))
+            .arg(format!("--file={}", f.display()))
+            .arg("check-config")
+            .output()
+            .unwrap()
+    };
+    let out = run(&file);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/skydns/config: key `ttl`"));
+    std::fs::write(&file, r#"{"/skydns/config": {"ttl": 60}}"#).unwrap();
+    let out = run(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
