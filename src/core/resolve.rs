@@ -34,6 +34,11 @@ pub fn answer(
         reply.metadata.response_code = ResponseCode::BADVERS;
         return policy(reply);
     }
+    if req.message.signature.is_some() {
+        // We share no TSIG keys with anyone: the key is unknown (RFC 8945 §5.2).
+        reply.metadata.response_code = ResponseCode::NotAuth;
+        return policy(reply);
+    }
     if req.qclass() != DNSClass::IN {
         // CHAOS (version.bind, id.server ...) and the other classes are not disclosed.
         reply.metadata.response_code = ResponseCode::Refused;
