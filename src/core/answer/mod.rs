@@ -86,3 +86,73 @@ pub fn record(owner: &Name, ttl: u32, data: RData) -> Record {
 pub fn name(text: &str) -> Option<Name> {
     Name::from_ascii(text).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::core::snapshot::Snapshot;
+
+    fn ctx_ttls(service: &str, lease_left: Option<Duration>) -> Vec<Option<u32>> {
+        let now = Instant::now();
+        let deadline = lease_left.map(|d| now + d);
+        let (snap, _) = Snapshot::build(
+            "skydns",
+            1,
+            vec![(
+                "/skydns/t/a".to_owned(),
+                service.as_bytes().to_vec(),
+                deadline,
+            )],
+        );
+        let cfg = RuntimeConfig::default();
+        let externals = Externals::none();
+        let mut rng = rand::rng();
+        let mut ctx = Ctx {
+            snap: &snap,
+            cfg: &cfg,
+            externals: &externals,
+            now,
+            rng: &mut rng,
+            needs: Vec::new(),
+        };
+        let entry = snap.exact("t/a").unwrap().clone();
+        let later = now + Duration::from_millis(2500);
+        let first = ctx.ttl(&entry);
+        ctx.now = later;
+        vec![first, ctx.ttl(&entry)]
+    }
+
+    #[test]
+    fn ttl_is_service_ttl_or_default() {
+        assert_eq!(
+            ctx_ttls(r#"{"host":"10.0.0.1"}"#, None),
+            vec![Some(3600), Some(3600)]
+        );
+        assert_eq!(
+            ctx_ttls(r#"{"host":"10.0.0.1","ttl":30}"#, None),
+            vec![Some(30), Some(30)]
+        );
+    }
+
+    #[test]
+    fn lease_caps_the_ttl_and_counts_down() {
+        let ttls = ctx_ttls(
+            r#"{"host":"10.0.0.1","ttl":30}"#,
+            Some(Duration::from_secs(10)),
+        );
+        assert_eq!(ttls, vec![Some(10), Some(8)]);
+        let ttls = ctx_ttls(
+            r#"{"host":"10.0.0.1","ttl":5}"#,
+            Some(Duration::from_secs(100)),
+        );
+        assert_eq!(ttls, vec![Some(5), Some(5)]);
+    }
+
+    #[test]
+    fn expired_lease_hides_the_service() {
+        let ttls = ctx_ttls(r#"{"host":"10.0.0.1"}"#, Some(Duration::from_secs(2)));
+        assert_eq!(ttls, vec![Some(2), None]);
+    }
+}
