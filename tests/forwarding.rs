@@ -28,10 +28,9 @@ const EXAMPLE_PTR: &str = "1.2.0.192.in-addr.arpa. 300 IN PTR www.example.org.";
 
 const CONFIG: &str = r#"{"domain": "skydns.local."}"#;
 
-/// skydns on the file store with the `/skydns/config` value `config`, `services` (JSON object
-/// members, without braces) and `args`.
-fn skydns(dir: &TempDir, port: u16, config: &str, services: &str, args: &[&str]) -> Skydns {
-    let file = dir.path().join("services.json");
+/// The file-store JSON: `/skydns/config` = `config`, one own service, and `services` (JSON
+/// object members, without braces).
+fn store_json(config: &str, services: &str) -> String {
     let mut json = format!(
         r#"{{"/skydns/config": {config},
             "/skydns/local/skydns/own": {{"host": "10.0.0.1"}}"#
@@ -41,7 +40,13 @@ fn skydns(dir: &TempDir, port: u16, config: &str, services: &str, args: &[&str])
         json.push_str(services);
     }
     json.push('}');
-    std::fs::write(&file, json).unwrap();
+    json
+}
+
+/// skydns on the file store (`dir/services.json`, see [`store_json`]) with `args`.
+fn skydns(dir: &TempDir, port: u16, config: &str, services: &str, args: &[&str]) -> Skydns {
+    let file = dir.path().join("services.json");
+    std::fs::write(&file, store_json(config, services)).unwrap();
     let file_arg = format!("--file={}", file.display());
     let mut all = vec![file_arg.as_str()];
     all.extend_from_slice(args);
@@ -351,17 +356,18 @@ fn stub_zones_go_to_their_servers_and_loops_are_cut() {
     let marked_stub = CountingUpstream::start([192, 0, 2, 77], 60, false);
     let forwarder = CountingUpstream::start([192, 0, 2, 99], 60, false);
     let port = free_port();
-    let services = format!(
-        r#""/skydns/local/skydns/dns/stub/net/example/ns1": {{"host": "127.0.0.1", "port": {stub}}},
-           "/skydns/local/skydns/dns/stub/com/example/ns1": {{"host": "127.0.0.1", "port": {marked}}},
-           "/skydns/local/skydns/dns/stub/test/loop/self": {{"host": "127.0.0.1", "port": {port}}}"#,
-        stub = stub.port,
-        marked = marked_stub.addr.port(),
-    );
+    let stubs = |com_port: u16| {
+        format!(
+            r#""/skydns/local/skydns/dns/stub/net/example/ns1": {{"host": "127.0.0.1", "port": {stub}}},
+               "/skydns/local/skydns/dns/stub/com/example/ns1": {{"host": "127.0.0.1", "port": {com_port}}},
+               "/skydns/local/skydns/dns/stub/test/loop/self": {{"host": "127.0.0.1", "port": {port}}}"#,
+            stub = stub.port,
+        )
+    };
     let dir = TempDir::new("fwd-stub");
     let ns = format!("--nameservers={}", forwarder.addr);
     let args = [&ns, "--stubzones", "--rtimeout=1s", "--log-level=debug"];
-    let s = skydns(&dir, port, CONFIG, &services, &args);
+    let s = skydns(&dir, port, CONFIG, &stubs(marked_stub.addr.port()), &args);
     let out = s.dig(&["www.example.net", "A"]);
     assert_eq!(status(&out).as_deref(), Some("NOERROR"), "{out}");
     assert!(out.contains("198.51.100.10"), "{out}");

@@ -5,8 +5,8 @@
 //! type, class and the RD, DO and CD bits, so letter case, classes and DNSSEC answers never mix;
 //! a hit gets the client's ID and question, and owner names equal to the question are written
 //! in the client's letter case (0x20). Only complete NOERROR/NXDOMAIN replies with at least one
-//! record are stored. When full, expired entries go first, then an arbitrary one (a small
-//! bounded map is all this needs: no crate).
+//! record are stored. When full, an expired entry found among the first few goes, else an
+//! arbitrary one (a small bounded map is all this needs: no crate).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,6 +16,9 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Record, RecordType};
 
 use crate::core::Request;
+
+/// Entries looked at for an expired one before evicting an arbitrary live one.
+const EVICTION_PROBES: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
@@ -93,12 +96,17 @@ impl ForwardCache {
         }
         let key = Key::of(req);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= capacity && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.expires > now);
+        if !entries.contains_key(&key) {
             while entries.len() >= capacity {
-                let Some(victim) = entries.keys().next().cloned() else {
-                    break;
-                };
+                // Constant work per eviction: an expired entry among the first few, else the
+                // first one (an arbitrary entry, as the map is hashed).
+                let victim = entries
+                    .iter()
+                    .take(EVICTION_PROBES)
+                    .find(|(_, e)| e.expires <= now)
+                    .or_else(|| entries.iter().next())
+                    .map(|(k, _)| k.clone());
+                let Some(victim) = victim else { break };
                 entries.remove(&victim);
             }
         }
