@@ -8,6 +8,7 @@ PACKAGES=(
   protobuf-compiler pkg-config   # build: etcd-client needs protoc
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
+  unbound                        # upstream servers for the forwarding tests
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

@@ -13,17 +13,23 @@ use crate::core::edns::{encode_fitted, size_limit};
 use crate::core::resolve::servfail;
 use crate::core::wire::{decode, Decoded};
 use crate::core::{Externals, Outcome, Request, Transport};
+use crate::net::forward::{Forwarder, Target};
 use crate::store::StoreState;
 
 /// Shared by every server task.
 pub struct Handler {
     pub store: Arc<StoreState>,
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+    forwarder: Forwarder,
 }
 
 impl Handler {
     pub fn new(store: Arc<StoreState>, runtime: Arc<ArcSwap<RuntimeConfig>>) -> Self {
-        Handler { store, runtime }
+        Handler {
+            store,
+            runtime,
+            forwarder: Forwarder::default(),
+        }
     }
 
     /// The reply to one received message, or `None` when nothing must be sent.
@@ -56,15 +62,40 @@ impl Handler {
             return Some(servfail(req, cfg));
         }
         let snap = self.store.snapshot();
-        let mut rng = rand::rng();
-        let externals = Externals::none();
-        match crate::core::answer(req, &snap, cfg, &externals, &mut rng, Instant::now()) {
-            Outcome::Reply(reply) => Some(reply.message),
-            Outcome::Drop => None,
-            // Upstream work is not available in this build: fail promptly.
-            Outcome::Forward | Outcome::Stub { .. } | Outcome::NeedExternal(_) => {
-                Some(servfail(req, cfg))
+        let first = crate::core::answer(
+            req,
+            &snap,
+            cfg,
+            &Externals::default(),
+            &mut rand::rng(),
+            Instant::now(),
+        );
+        let outcome = match first {
+            Outcome::NeedExternal(needs) => {
+                let externals = self.forwarder.lookups(cfg, &needs).await;
+                crate::core::answer(
+                    req,
+                    &snap,
+                    cfg,
+                    &externals,
+                    &mut rand::rng(),
+                    Instant::now(),
+                )
             }
+            other => other,
+        };
+        match outcome {
+            Outcome::Reply(reply) => Some(reply.message),
+            Outcome::Drop => {
+                tracing::debug!(name = %req.qname(), client = %req.client, "dropping a query that already passed a stub forwarder (stub-zone loop)");
+                None
+            }
+            Outcome::Forward => Some(self.forwarder.relay(req, cfg, Target::Nameservers).await),
+            Outcome::Stub { servers } => {
+                Some(self.forwarder.relay(req, cfg, Target::Stub(servers)).await)
+            }
+            // The second pass has every look-up result: it cannot ask again.
+            Outcome::NeedExternal(_) => Some(servfail(req, cfg)),
         }
     }
 }

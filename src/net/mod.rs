@@ -1,8 +1,13 @@
-//! Networking around the core: UDP and TCP servers over sockets they are given, and the query
-//! handler that connects them to the core and the store.
+//! Networking around the core: UDP and TCP servers over sockets they are given, the query
+//! handler that connects them to the core and the store, and upstream traffic (forwarding,
+//! look-ups, the forwarded-answer cache).
 
+pub mod cache;
+pub mod forward;
 pub mod handler;
+pub mod lookup;
 pub mod tcp;
 pub mod udp;
+pub mod upstream;
 
 pub use handler::Handler;
