@@ -2,8 +2,9 @@
 //! version 0, our payload size, DO copied, no unknown options or flags), the size budget per
 //! transport, and truncation that keeps whole RRsets and sets TC.
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Edns, Message};
-use hickory_proto::rr::Record;
+use hickory_proto::rr::{RData, Record};
 
 use super::request::{Request, Transport};
 
@@ -82,20 +83,32 @@ fn encode_within(reply: &Message, limit: usize) -> Option<Vec<u8>> {
     reply.to_vec().ok().filter(|bytes| bytes.len() <= limit)
 }
 
-/// End offsets of consecutive runs of records with the same owner, type and class.
+/// End offsets of consecutive runs of records with the same owner, type and class; an RRSIG
+/// right after the RRset it covers belongs to that run, so truncation never separates them.
 fn rrset_bounds(records: &[Record]) -> Vec<usize> {
     let mut bounds = Vec::new();
     for (i, record) in records.iter().enumerate() {
         let next_differs = records.get(i + 1).is_none_or(|next| {
-            next.record_type() != record.record_type()
-                || next.dns_class != record.dns_class
-                || next.name != record.name
+            let same_set = next.record_type() == record.record_type()
+                && next.dns_class == record.dns_class
+                && next.name == record.name;
+            !same_set && !covers(next, record)
         });
         if next_differs {
             bounds.push(i + 1);
         }
     }
     bounds
+}
+
+/// True when `sig` is an RRSIG over the RRset of `record`.
+fn covers(sig: &Record, record: &Record) -> bool {
+    match &sig.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) => {
+            rrsig.input().type_covered == record.record_type() && sig.name == record.name
+        }
+        _ => false,
+    }
 }
 
 fn rrsets_end(bounds: &[usize], count: usize) -> usize {

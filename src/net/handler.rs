@@ -5,25 +5,38 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use hickory_proto::op::Message;
 
 use crate::config::RuntimeConfig;
 use crate::core::edns::{encode_fitted, size_limit};
 use crate::core::resolve::servfail;
 use crate::core::wire::{decode, Decoded};
-use crate::core::{Externals, Outcome, Request, Transport};
+use crate::core::{Externals, Outcome, Reply, Request, Transport};
+use crate::dnssec::Signer;
 use crate::store::StoreState;
 
 /// Shared by every server task.
 pub struct Handler {
     pub store: Arc<StoreState>,
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+    /// The DNSSEC signer, if a key is configured; a reload swaps in `dnssec::load_signer`'s.
+    pub signer: Arc<ArcSwapOption<Signer>>,
 }
 
 impl Handler {
     pub fn new(store: Arc<StoreState>, runtime: Arc<ArcSwap<RuntimeConfig>>) -> Self {
-        Handler { store, runtime }
+        Handler {
+            store,
+            runtime,
+            signer: Arc::new(ArcSwapOption::empty()),
+        }
+    }
+
+    /// This handler signing with the signer held in `signer`.
+    pub fn with_signer(mut self, signer: Arc<ArcSwapOption<Signer>>) -> Self {
+        self.signer = signer;
+        self
     }
 
     /// The reply to one received message, or `None` when nothing must be sent.
@@ -59,13 +72,30 @@ impl Handler {
         let mut rng = rand::rng();
         let externals = Externals::none();
         match crate::core::answer(req, &snap, cfg, &externals, &mut rng, Instant::now()) {
-            Outcome::Reply(reply) => Some(reply.message),
+            Outcome::Reply(reply) => Some(self.sign(req, cfg, reply)),
             Outcome::Drop => None,
             // Upstream work is not available in this build: fail promptly.
             Outcome::Forward | Outcome::Stub { .. } | Outcome::NeedExternal(_) => {
                 Some(servfail(req, cfg))
             }
         }
+    }
+}
+
+impl Handler {
+    /// Signs an authoritative reply when a key is loaded; a signing failure gives SERVFAIL.
+    fn sign(&self, req: &Request, cfg: &RuntimeConfig, reply: Reply) -> Message {
+        let Some(signer) = self.signer.load_full() else {
+            return reply.message;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        signer.apply(req, reply, cfg, now).unwrap_or_else(|e| {
+            tracing::error!(name = %req.qname(), "{e}");
+            servfail(req, cfg)
+        })
     }
 }
 
