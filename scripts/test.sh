@@ -8,6 +8,7 @@ PACKAGES=(
   protobuf-compiler pkg-config   # build: etcd-client needs protoc
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
+  bind9-utils ldnsutils unbound  # DNSSEC tests: dnssec-keygen, drill, a validating resolver
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

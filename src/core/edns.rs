@@ -118,3 +118,51 @@ fn rrsets_end(bounds: &[usize], count: usize) -> usize {
         bounds[count - 1]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::dnssec::rdata::{SigInput, RRSIG};
+    use hickory_proto::dnssec::Algorithm;
+    use hickory_proto::rr::rdata::TXT;
+    use hickory_proto::rr::{Name, RecordType, SerialNumber};
+
+    fn txt(owner: &str, text: &str) -> Record {
+        let data = RData::TXT(TXT::new(vec![text.to_owned()]));
+        Record::from_rdata(Name::from_ascii(owner).unwrap(), 60, data)
+    }
+
+    fn rrsig(owner: &str) -> Record {
+        let input = SigInput {
+            type_covered: RecordType::TXT,
+            algorithm: Algorithm::ED25519,
+            num_labels: 1,
+            original_ttl: 60,
+            sig_expiration: SerialNumber::new(2),
+            sig_inception: SerialNumber::new(1),
+            key_tag: 1,
+            signer_name: Name::root(),
+        };
+        let data = RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![7; 64])));
+        Record::from_rdata(Name::from_ascii(owner).unwrap(), 60, data)
+    }
+
+    #[test]
+    fn truncation_keeps_each_rrsig_with_its_rrset() {
+        let mut reply = Message::response(1, hickory_proto::op::OpCode::Query);
+        for i in 0..6 {
+            let owner = format!("n{i}.example.");
+            reply.answers.push(txt(&owner, &"x".repeat(40)));
+            reply.answers.push(rrsig(&owner));
+        }
+        let bytes = encode_fitted(reply, 400);
+        let fitted = Message::from_vec(&bytes).unwrap();
+        assert!(fitted.metadata.truncation);
+        let n = fitted.answers.len();
+        assert!(n > 0 && n.is_multiple_of(2), "kept {n} records");
+        for pair in fitted.answers.chunks(2) {
+            assert_eq!(pair[0].record_type(), RecordType::TXT);
+            assert!(covers(&pair[1], &pair[0]));
+        }
+    }
+}

@@ -379,3 +379,90 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[start..]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::UnparsedPublicKey;
+
+    /// A throw-away key made with `dnssec-keygen -a ECDSAP256SHA256 -n ZONE skydns.local`.
+    const EC_PUBLIC: &str = "; This is a zone-signing key, keyid 36123, for skydns.local.\n\
+        skydns.local. IN DNSKEY 256 3 13 pbkhXFnqmoaledgBIAOjOK0Ox34KBBBcyLSgcgjo8gsRG4kfBcSVYPvK \
+        3+MC3Nt2MbYBh/siHS7Jrkq1NWAVFA==\n";
+    const EC_PRIVATE: &str = "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\n\
+        PrivateKey: 66DsUb0fVPAQUyMkubnWuvsxR7xDr1O+grhnYO//cuM=\nCreated: 20261125230159\n";
+    /// The same for ED25519.
+    const ED_PUBLIC: &str =
+        "skydns.local. 3600 IN DNSKEY 256 3 15 kQGWFUxd4QrxClZSoxHi5sDTdkB+yqXGYtIgZVwHuMQ=\n";
+    const ED_PRIVATE: &str = "Private-key-format: v1.3\nAlgorithm: 15 (ED25519)\n\
+        PrivateKey: 6bNwSgS43bq77tXHNTjRgiLVQoFVFtAjJ6Rbnexek3M=\n";
+
+    fn parse(public: &str, private: &str, domain: &str) -> Result<ZoneKey, KeyError> {
+        ZoneKey::parse(
+            public,
+            private,
+            domain,
+            Path::new("K.key"),
+            Path::new("K.private"),
+        )
+    }
+
+    #[test]
+    fn ecdsa_key_loads_and_signs_verifiably() {
+        let key = parse(EC_PUBLIC, EC_PRIVATE, "skydns.local.").unwrap();
+        assert_eq!(key.key_tag, 36123);
+        assert_eq!(key.algorithm, Algorithm::ECDSAP256SHA256);
+        let sig = key.sign(b"data").unwrap();
+        let mut point = vec![4u8];
+        point.extend_from_slice(hickory_proto::dnssec::PublicKey::public_bytes(
+            key.dnskey.public_key(),
+        ));
+        UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+            .verify(b"data", &sig)
+            .unwrap();
+    }
+
+    #[test]
+    fn ed25519_key_loads_and_signs_verifiably() {
+        let key = parse(ED_PUBLIC, ED_PRIVATE, "skydns.local.").unwrap();
+        let sig = key.sign(b"data").unwrap();
+        UnparsedPublicKey::new(
+            &signature::ED25519,
+            hickory_proto::dnssec::PublicKey::public_bytes(key.dnskey.public_key()),
+        )
+        .verify(b"data", &sig)
+        .unwrap();
+    }
+
+    #[test]
+    fn refuses_keys_with_a_message_saying_why() {
+        let err = |p: &str, s: &str, d: &str| parse(p, s, d).unwrap_err().to_string();
+        let msg = err(EC_PUBLIC, EC_PRIVATE, "example.org.");
+        assert!(
+            msg.contains("for zone skydns.local., but the domain is example.org."),
+            "{msg}"
+        );
+        let sha1_public = EC_PUBLIC.replace(" 256 3 13 ", " 256 3 5 ");
+        let sha1_private = EC_PRIVATE.replace("Algorithm: 13", "Algorithm: 5");
+        let msg = err(&sha1_public, &sha1_private, "skydns.local.");
+        assert!(
+            msg.contains("not supported") && msg.contains("RFC 8624"),
+            "{msg}"
+        );
+        let msg = err(EC_PUBLIC, "Algorithm: 13\n", "skydns.local.");
+        assert!(
+            msg.contains("malformed") && msg.contains("Private-key-format"),
+            "{msg}"
+        );
+        let msg = err("skydns.local. IN A 10.0.0.1", EC_PRIVATE, "skydns.local.");
+        assert!(msg.contains("no DNSKEY record"), "{msg}");
+        let msg = err(
+            EC_PUBLIC,
+            &EC_PRIVATE.replace("66Ds", "77Ds"),
+            "skydns.local.",
+        );
+        assert!(msg.contains("does not match"), "{msg}");
+        let msg = err(EC_PUBLIC, ED_PRIVATE, "skydns.local.");
+        assert!(msg.contains("algorithm 15 differs"), "{msg}");
+    }
+}
