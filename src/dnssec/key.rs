@@ -381,7 +381,7 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ring::signature::UnparsedPublicKey;
 
@@ -396,6 +396,11 @@ mod tests {
         "skydns.local. 3600 IN DNSKEY 256 3 15 kQGWFUxd4QrxClZSoxHi5sDTdkB+yqXGYtIgZVwHuMQ=\n";
     const ED_PRIVATE: &str = "Private-key-format: v1.3\nAlgorithm: 15 (ED25519)\n\
         PrivateKey: 6bNwSgS43bq77tXHNTjRgiLVQoFVFtAjJ6Rbnexek3M=\n";
+
+    /// The ECDSA test key for skydns.local.
+    pub(crate) fn ecdsa_key() -> ZoneKey {
+        parse(EC_PUBLIC, EC_PRIVATE, "skydns.local.").unwrap()
+    }
 
     fn parse(public: &str, private: &str, domain: &str) -> Result<ZoneKey, KeyError> {
         ZoneKey::parse(

@@ -17,11 +17,12 @@ pub mod key;
 pub mod nsec3;
 pub mod sign;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::config::RuntimeConfig;
 use crate::core::{Denial, Reply, Request, Source};
@@ -115,7 +116,7 @@ impl Signer {
             _ => return false,
         };
         let mut record = Record::from_rdata(qname.clone(), cfg.ttl, data);
-        record.dns_class = hickory_proto::rr::DNSClass::IN;
+        record.dns_class = DNSClass::IN;
         message.answers = vec![record];
         message.authorities.clear();
         true
@@ -180,17 +181,133 @@ impl Signer {
 /// their first record.
 fn group_rrsets(records: Vec<Record>) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
+    let mut index: HashMap<(Name, RecordType, DNSClass), usize> = HashMap::new();
     for record in records {
-        let existing = sets.iter_mut().find(|set| {
-            let first = &set[0];
-            first.record_type() == record.record_type()
-                && first.dns_class == record.dns_class
-                && first.name == record.name
-        });
-        match existing {
-            Some(set) => set.push(record),
-            None => sets.push(vec![record]),
+        let key = (record.name.clone(), record.record_type(), record.dns_class);
+        match index.get(&key) {
+            Some(&i) => sets[i].push(record),
+            None => {
+                index.insert(key, sets.len());
+                sets.push(vec![record]);
+            }
         }
     }
     sets
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use hickory_proto::op::{Edns, Query};
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::core::{Externals, Outcome, Snapshot, Transport};
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn request(name: &str, qtype: RecordType, dnssec_ok: bool) -> Request {
+        let mut m = Message::query();
+        m.metadata.authentic_data = true;
+        m.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+        let mut edns = Edns::new();
+        edns.set_dnssec_ok(dnssec_ok);
+        m.edns = Some(edns);
+        Request::new(m, Transport::Udp, "127.0.0.1".parse().unwrap())
+    }
+
+    fn reply(req: &Request) -> Reply {
+        let entries = [
+            (
+                "/skydns/local/skydns/a/1",
+                r#"{"host":"10.0.0.1","port":80}"#,
+            ),
+            (
+                "/skydns/local/skydns/a/2",
+                r#"{"host":"10.0.0.2","port":80}"#,
+            ),
+            (
+                "/skydns/arpa/in-addr/10/0/0/1",
+                r#"{"host":"a.skydns.local"}"#,
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec(), None));
+        let (snap, _) = Snapshot::build("skydns", 1, entries);
+        let cfg = RuntimeConfig::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        match crate::core::answer(
+            req,
+            &snap,
+            &cfg,
+            &Externals::none(),
+            &mut rng,
+            Instant::now(),
+        ) {
+            Outcome::Reply(r) => r,
+            other => panic!("not a reply: {other:?}"),
+        }
+    }
+
+    fn apply(req: &Request) -> Message {
+        let signer = Signer::new(key::tests::ecdsa_key(), 100);
+        signer
+            .apply(req, reply(req), &RuntimeConfig::default(), NOW)
+            .unwrap()
+    }
+
+    fn types(records: &[Record]) -> Vec<RecordType> {
+        records.iter().map(Record::record_type).collect()
+    }
+
+    #[test]
+    fn each_rrset_is_followed_by_its_rrsig_and_ad_is_clear() {
+        let m = apply(&request("a.skydns.local.", RecordType::SRV, true));
+        assert!(!m.metadata.authentic_data);
+        assert_eq!(
+            types(&m.answers),
+            vec![RecordType::SRV, RecordType::SRV, RecordType::RRSIG]
+        );
+        assert_eq!(
+            types(&m.additionals),
+            vec![
+                RecordType::A,
+                RecordType::RRSIG,
+                RecordType::A,
+                RecordType::RRSIG
+            ]
+        );
+    }
+
+    #[test]
+    fn denials_get_nsec3_and_only_with_do() {
+        let m = apply(&request("nothere.skydns.local.", RecordType::A, true));
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        let nsec3 = types(&m.authorities)
+            .iter()
+            .filter(|t| **t == RecordType::NSEC3)
+            .count();
+        assert_eq!(nsec3, 3);
+        assert!(m.authorities.iter().all(|r| r.ttl == 60));
+        let m = apply(&request("nothere.skydns.local.", RecordType::A, false));
+        assert_eq!(types(&m.authorities), vec![RecordType::SOA]);
+    }
+
+    #[test]
+    fn dnskey_at_the_apex_is_answered_without_do_and_unsigned() {
+        let m = apply(&request("SkyDNS.local.", RecordType::DNSKEY, false));
+        assert_eq!(types(&m.answers), vec![RecordType::DNSKEY]);
+        assert!(m.authorities.is_empty());
+        let m = apply(&request("a.skydns.local.", RecordType::DNSKEY, true));
+        assert!(m.answers.is_empty(), "DNSKEY only at the apex");
+    }
+
+    #[test]
+    fn reverse_and_policy_replies_pass_untouched() {
+        let m = apply(&request("1.0.0.10.in-addr.arpa.", RecordType::PTR, true));
+        assert_eq!(types(&m.answers), vec![RecordType::PTR]);
+        let m = apply(&request("example.org.", RecordType::A, true));
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+        assert!(m.answers.is_empty() && m.authorities.is_empty());
+    }
 }
