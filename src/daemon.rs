@@ -68,7 +68,8 @@ fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
         StoreConfig::File(path) => file::load(path, &startup.path_prefix)?.config_value,
         StoreConfig::Etcd(_) => None,
     };
-    resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
+    let (_, runtime) = resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
+    dnssec::load_signer(&runtime)?;
     println!("configuration is valid");
     Ok(0)
 }

@@ -557,6 +557,20 @@ fn unusable_keys_stop_start_up_with_a_clear_message() {
         err.contains("readable by group or others (mode 0644)"),
         "{err}"
     );
+    let check = Command::new(env!("CARGO_BIN_EXE_skydns"))
+        .arg(format!(
+            "--file={}",
+            dir.path().join("services.json").display()
+        ))
+        .arg(format!("--dnssec={}", open.basename.display()))
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        !check.status.success() && err.contains("mode 0644"),
+        "check-config: {err}"
+    );
 
     let broken = keygen(dir.path(), "ECDSAP256SHA256", "skydns.local");
     std::fs::write(private(&broken), "PrivateKey: not a key\n").unwrap();
