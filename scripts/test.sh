@@ -8,7 +8,8 @@ PACKAGES=(
   protobuf-compiler pkg-config   # build: etcd-client needs protoc
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
-  unbound                        # upstream servers for the forwarding tests
+  unbound                        # upstream servers (forwarding), a validating resolver (DNSSEC)
+  bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

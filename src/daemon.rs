@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::watch;
 
 use crate::config::cli::{Cli, Command};
 use crate::config::{self, Layer, RuntimeConfig, StartupConfig, StoreConfig};
+use crate::dnssec;
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
 use crate::store::{file, StoreState};
@@ -67,7 +68,8 @@ fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
         StoreConfig::File(path) => file::load(path, &startup.path_prefix)?.config_value,
         StoreConfig::Etcd(_) => None,
     };
-    resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
+    let (_, runtime) = resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
+    dnssec::load_signer(&runtime)?;
     println!("configuration is valid");
     Ok(0)
 }
@@ -103,8 +105,13 @@ async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<
         &startup.path_prefix,
         store.config_value().as_deref().map(|v| v.as_slice()),
     )?;
+    let signer = Arc::new(ArcSwapOption::new(dnssec::load_signer(&runtime_cfg)?));
+    if let Some(s) = signer.load().as_ref() {
+        let key = s.key();
+        tracing::info!(zone = %key.zone, key_tag = key.key_tag, algorithm = %key.algorithm, scache = runtime_cfg.scache, "signing with DNSSEC key");
+    }
     let runtime = Arc::new(ArcSwap::from_pointee(runtime_cfg));
-    let handler = Arc::new(Handler::new(store.clone(), runtime.clone()));
+    let handler = Arc::new(Handler::new(store.clone(), runtime.clone()).with_signer(signer));
     let (stop_tx, stop_rx) = watch::channel(false);
     let limits = TcpLimits {
         idle_timeout: startup.tcp_idle_timeout,

@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`core`]: the pure answering core, `(query, snapshot, config) -> outcome`.
+//! - [`dnssec`]: pure online signing: BIND key files, RRSIGs, NSEC3 white lies, signature
+//!   cache.
 //! - [`config`]: flags, environment, config file and `/<prefix>/config`; validation.
 //! - [`store`]: backends that publish snapshots (embedded file store, etcd v3).
 //! - [`net`]: UDP/TCP servers over given sockets and the query handler between them and the
@@ -12,6 +14,7 @@
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod dnssec;
 pub mod net;
 pub mod store;
 pub mod sys;

@@ -2,8 +2,9 @@
 //! version 0, our payload size, DO copied, no unknown options or flags), the size budget per
 //! transport, and truncation that keeps whole RRsets and sets TC.
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Edns, Message};
-use hickory_proto::rr::Record;
+use hickory_proto::rr::{RData, Record};
 
 use super::request::{Request, Transport};
 
@@ -82,14 +83,16 @@ fn encode_within(reply: &Message, limit: usize) -> Option<Vec<u8>> {
     reply.to_vec().ok().filter(|bytes| bytes.len() <= limit)
 }
 
-/// End offsets of consecutive runs of records with the same owner, type and class.
+/// End offsets of consecutive runs of records with the same owner, type and class; an RRSIG
+/// right after the RRset it covers belongs to that run, so truncation never separates them.
 fn rrset_bounds(records: &[Record]) -> Vec<usize> {
     let mut bounds = Vec::new();
     for (i, record) in records.iter().enumerate() {
         let next_differs = records.get(i + 1).is_none_or(|next| {
-            next.record_type() != record.record_type()
-                || next.dns_class != record.dns_class
-                || next.name != record.name
+            let same_set = next.record_type() == record.record_type()
+                && next.dns_class == record.dns_class
+                && next.name == record.name;
+            !same_set && !covers(next, record)
         });
         if next_differs {
             bounds.push(i + 1);
@@ -98,10 +101,68 @@ fn rrset_bounds(records: &[Record]) -> Vec<usize> {
     bounds
 }
 
+/// True when `sig` is an RRSIG over the RRset of `record`.
+fn covers(sig: &Record, record: &Record) -> bool {
+    match &sig.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) => {
+            rrsig.input().type_covered == record.record_type() && sig.name == record.name
+        }
+        _ => false,
+    }
+}
+
 fn rrsets_end(bounds: &[usize], count: usize) -> usize {
     if count == 0 {
         0
     } else {
         bounds[count - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::dnssec::rdata::{SigInput, RRSIG};
+    use hickory_proto::dnssec::Algorithm;
+    use hickory_proto::rr::rdata::TXT;
+    use hickory_proto::rr::{Name, RecordType, SerialNumber};
+
+    fn txt(owner: &str, text: &str) -> Record {
+        let data = RData::TXT(TXT::new(vec![text.to_owned()]));
+        Record::from_rdata(Name::from_ascii(owner).unwrap(), 60, data)
+    }
+
+    fn rrsig(owner: &str) -> Record {
+        let input = SigInput {
+            type_covered: RecordType::TXT,
+            algorithm: Algorithm::ED25519,
+            num_labels: 1,
+            original_ttl: 60,
+            sig_expiration: SerialNumber::new(2),
+            sig_inception: SerialNumber::new(1),
+            key_tag: 1,
+            signer_name: Name::root(),
+        };
+        let data = RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![7; 64])));
+        Record::from_rdata(Name::from_ascii(owner).unwrap(), 60, data)
+    }
+
+    #[test]
+    fn truncation_keeps_each_rrsig_with_its_rrset() {
+        let mut reply = Message::response(1, hickory_proto::op::OpCode::Query);
+        for i in 0..6 {
+            let owner = format!("n{i}.example.");
+            reply.answers.push(txt(&owner, &"x".repeat(40)));
+            reply.answers.push(rrsig(&owner));
+        }
+        let bytes = encode_fitted(reply, 400);
+        let fitted = Message::from_vec(&bytes).unwrap();
+        assert!(fitted.metadata.truncation);
+        let n = fitted.answers.len();
+        assert!(n > 0 && n.is_multiple_of(2), "kept {n} records");
+        for pair in fitted.answers.chunks(2) {
+            assert_eq!(pair[0].record_type(), RecordType::TXT);
+            assert!(covers(&pair[1], &pair[0]));
+        }
     }
 }

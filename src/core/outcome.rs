@@ -22,8 +22,12 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {
     /// The name does not exist; `closest_encloser` is its longest existing ancestor
-    /// (lowercase, dot-terminated; at least the apex).
-    NxDomain { closest_encloser: String },
+    /// (lowercase, dot-terminated; at least the apex) and `encloser_types` the types it has
+    /// (SOA and NS for the apex).
+    NxDomain {
+        closest_encloser: String,
+        encloser_types: Vec<RecordType>,
+    },
     /// The name exists but has no data of the asked type; `types` are the types it does have.
     NoData { types: Vec<RecordType> },
 }

@@ -5,14 +5,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use hickory_proto::op::Message;
 
 use crate::config::RuntimeConfig;
 use crate::core::edns::{encode_fitted, size_limit};
 use crate::core::resolve::servfail;
 use crate::core::wire::{decode, Decoded};
-use crate::core::{Externals, Outcome, Request, Transport};
+use crate::core::{Externals, Outcome, Reply, Request, Transport};
+use crate::dnssec::Signer;
 use crate::net::forward::{Forwarder, Target};
 use crate::store::StoreState;
 
@@ -21,6 +22,8 @@ pub struct Handler {
     pub store: Arc<StoreState>,
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
     forwarder: Forwarder,
+    /// The DNSSEC signer, if a key is configured; a reload swaps in `dnssec::load_signer`'s.
+    pub signer: Arc<ArcSwapOption<Signer>>,
 }
 
 impl Handler {
@@ -29,7 +32,14 @@ impl Handler {
             store,
             runtime,
             forwarder: Forwarder::default(),
+            signer: Arc::new(ArcSwapOption::empty()),
         }
+    }
+
+    /// This handler signing with the signer held in `signer`.
+    pub fn with_signer(mut self, signer: Arc<ArcSwapOption<Signer>>) -> Self {
+        self.signer = signer;
+        self
     }
 
     /// The reply to one received message, or `None` when nothing must be sent.
@@ -85,7 +95,7 @@ impl Handler {
             other => other,
         };
         match outcome {
-            Outcome::Reply(reply) => Some(reply.message),
+            Outcome::Reply(reply) => Some(self.sign(req, cfg, reply)),
             Outcome::Drop => {
                 tracing::debug!(name = %req.qname(), client = %req.client, "dropping a query that already passed a stub forwarder (stub-zone loop)");
                 None
@@ -97,6 +107,23 @@ impl Handler {
             // The second pass has every look-up result: it cannot ask again.
             Outcome::NeedExternal(_) => Some(servfail(req, cfg)),
         }
+    }
+}
+
+impl Handler {
+    /// Signs an authoritative reply when a key is loaded; a signing failure gives SERVFAIL.
+    fn sign(&self, req: &Request, cfg: &RuntimeConfig, reply: Reply) -> Message {
+        let Some(signer) = self.signer.load_full() else {
+            return reply.message;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        signer.apply(req, reply, cfg, now).unwrap_or_else(|e| {
+            tracing::error!(name = %req.qname(), "{e}");
+            servfail(req, cfg)
+        })
     }
 }
 

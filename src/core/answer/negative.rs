@@ -68,10 +68,18 @@ pub fn types_at(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Vec<RecordType> {
     types
 }
 
-/// The denial for a name that does not exist.
+/// The denial for a name that does not exist. The apex as closest encloser lists only SOA and
+/// NS (all a denial needs there) instead of the types of the whole zone below it.
 pub fn nxdomain(ctx: &Ctx<'_>, qname: &str) -> Denial {
+    let closest_encloser = closest_encloser(ctx, qname);
+    let encloser_types = if closest_encloser == ctx.cfg.domain {
+        vec![RecordType::SOA, RecordType::NS]
+    } else {
+        types_at(ctx, &closest_encloser, false)
+    };
     Denial::NxDomain {
-        closest_encloser: closest_encloser(ctx, qname),
+        closest_encloser,
+        encloser_types,
     }
 }
 

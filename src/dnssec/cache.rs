@@ -1,0 +1,195 @@
+//! The signature cache (`scache`): RRSIGs keyed by the whole RRset (lowercased owner, type,
+//! class, TTL and every rdata in canonical form) plus the key tag, so a changed record or a new
+//! key never gets an old signature. Bounded: two generations of at most `capacity / 2`
+//! entries each; when the young one is full the old one is dropped (an approximate LRU with
+//! O(1) work). A signature is reused only while more than half of its validity remains, so
+//! served signatures always have days left.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+
+use super::sign::{Window, INCEPTION_SKEW, VALIDITY};
+
+/// The identity of one RRset as signed by one key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RrsetKey(Vec<u8>);
+
+impl RrsetKey {
+    /// The key of `rrset` (one owner, type, class and TTL) signed with `key_tag`; `None` when
+    /// a record cannot be encoded (it is then signed without caching).
+    pub fn new(rrset: &[Record], key_tag: u16) -> Option<RrsetKey> {
+        let first = rrset.first()?;
+        let mut out = Vec::with_capacity(64 * rrset.len());
+        out.extend_from_slice(&key_tag.to_be_bytes());
+        out.extend_from_slice(first.name.to_lowercase().to_ascii().as_bytes());
+        out.push(0);
+        out.extend_from_slice(&u16::from(first.record_type()).to_be_bytes());
+        out.extend_from_slice(&u16::from(first.dns_class).to_be_bytes());
+        let mut rdatas = Vec::with_capacity(rrset.len());
+        for record in rrset {
+            let mut rdata = Vec::new();
+            let mut encoder = BinEncoder::new(&mut rdata);
+            encoder.set_canonical_form(true);
+            record.data.emit(&mut encoder).ok()?;
+            rdatas.push((record.ttl, rdata));
+        }
+        rdatas.sort();
+        for (ttl, rdata) in rdatas {
+            out.extend_from_slice(&ttl.to_be_bytes());
+            out.extend_from_slice(&(rdata.len() as u32).to_be_bytes());
+            out.extend_from_slice(&rdata);
+        }
+        Some(RrsetKey(out))
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    rrsig: Record,
+    window: Window,
+}
+
+#[derive(Default)]
+struct Generations {
+    young: HashMap<RrsetKey, Entry>,
+    old: HashMap<RrsetKey, Entry>,
+}
+
+/// A bounded, thread-safe cache of RRSIG records.
+pub struct SigCache {
+    capacity: usize,
+    inner: Mutex<Generations>,
+}
+
+impl SigCache {
+    /// A cache of at most `capacity` signatures (0 turns caching off).
+    pub fn new(capacity: usize) -> SigCache {
+        SigCache {
+            capacity,
+            inner: Mutex::new(Generations::default()),
+        }
+    }
+
+    /// The cached RRSIG for `key`, if it still has more than half of its validity at `now`.
+    pub fn get(&self, key: &RrsetKey, now: u64) -> Option<Record> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let mut gens = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = match gens.young.get(key) {
+            Some(e) => e.clone(),
+            None => {
+                let e = gens.old.remove(key)?;
+                self.insert_young(&mut gens, key.clone(), e.clone());
+                e
+            }
+        };
+        fresh(entry.window, now).then_some(entry.rrsig)
+    }
+
+    /// Remembers `rrsig` made with `window` for `key`.
+    pub fn put(&self, key: RrsetKey, rrsig: Record, window: Window) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut gens = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        gens.old.remove(&key);
+        self.insert_young(&mut gens, key, Entry { rrsig, window });
+    }
+
+    /// Number of cached signatures (never more than the capacity).
+    pub fn len(&self) -> usize {
+        let gens = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        gens.young.len() + gens.old.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn insert_young(&self, gens: &mut Generations, key: RrsetKey, entry: Entry) {
+        let half = (self.capacity / 2).max(1);
+        if gens.young.len() >= half && !gens.young.contains_key(&key) {
+            gens.old = std::mem::take(&mut gens.young);
+            if gens.old.len() + 1 > self.capacity {
+                gens.old.clear();
+            }
+        }
+        gens.young.insert(key, entry);
+    }
+}
+
+/// True while more than half of the signature's validity remains.
+fn fresh(window: Window, now: u64) -> bool {
+    let half = (VALIDITY + INCEPTION_SKEW) / 2;
+    now >= window.inception && window.expiration.saturating_sub(now) > half
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, TXT};
+    use hickory_proto::rr::{Name, RData};
+
+    fn rec(name: &str, ttl: u32, data: RData) -> Record {
+        Record::from_rdata(Name::from_ascii(name).unwrap(), ttl, data)
+    }
+
+    fn a(name: &str, ttl: u32, ip: [u8; 4]) -> Record {
+        rec(name, ttl, RData::A(A::from(std::net::Ipv4Addr::from(ip))))
+    }
+
+    #[test]
+    fn key_covers_owner_case_insensitively_and_every_field_of_the_rrset() {
+        let base = RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 1).unwrap();
+        assert_eq!(
+            base,
+            RrsetKey::new(&[a("X.SkyDNS.local.", 60, [10, 0, 0, 1])], 1).unwrap()
+        );
+        for other in [
+            RrsetKey::new(&[a("x.skydns.local.", 61, [10, 0, 0, 1])], 1),
+            RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 2])], 1),
+            RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 2),
+            RrsetKey::new(
+                &[
+                    a("x.skydns.local.", 60, [10, 0, 0, 1]),
+                    a("x.skydns.local.", 60, [10, 0, 0, 2]),
+                ],
+                1,
+            ),
+        ] {
+            assert_ne!(base, other.unwrap());
+        }
+        let t1 = RrsetKey::new(
+            &[rec("t.", 60, RData::TXT(TXT::new(vec!["one".into()])))],
+            1,
+        );
+        let t2 = RrsetKey::new(
+            &[rec("t.", 60, RData::TXT(TXT::new(vec!["two".into()])))],
+            1,
+        );
+        assert_ne!(t1, t2, "TXT text is part of the key");
+    }
+
+    #[test]
+    fn bounded_and_refreshed_when_half_the_validity_is_gone() {
+        let cache = SigCache::new(4);
+        let now = 1_000_000;
+        let window = Window::at(now);
+        let sig = a("s.", 1, [1, 1, 1, 1]);
+        for i in 0..20u8 {
+            let key = RrsetKey::new(&[a("x.", 60, [10, 0, 0, i])], 1).unwrap();
+            cache.put(key, sig.clone(), window);
+            assert!(cache.len() <= 4);
+        }
+        let last = RrsetKey::new(&[a("x.", 60, [10, 0, 0, 19])], 1).unwrap();
+        assert!(cache.get(&last, now).is_some());
+        assert!(cache.get(&last, now + VALIDITY / 2 - 3600).is_some());
+        assert!(cache.get(&last, now + VALIDITY / 2 + 3600).is_none());
+        assert!(SigCache::new(0).get(&last, now).is_none());
+    }
+}
