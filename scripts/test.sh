@@ -8,6 +8,7 @@ PACKAGES=(
   protobuf-compiler pkg-config   # build: etcd-client needs protoc
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
+  systemd                        # systemd-socket-activate for the socket activation test
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

@@ -60,13 +60,12 @@ impl Reloader {
         notify::reloading();
         self.reloads += 1;
         let n = self.reloads;
-        tracing::info!(reload = n, "reloading the configuration");
+        tracing::info!("reload #{n}: reading the configuration");
         self.last_status = match self.resolve() {
             Ok((startup, runtime)) => self.apply(startup, runtime, &format!("reload #{n} applied")),
             Err(e) => {
                 tracing::error!(
-                    reload = n,
-                    "reload failed, still serving the previous configuration: {e:#}"
+                    "reload #{n} failed, still serving the previous configuration: {e:#}"
                 );
                 format!("reload #{n} failed, previous configuration kept: {e:#}")
             }

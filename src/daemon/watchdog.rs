@@ -60,3 +60,27 @@ async fn self_query(handler: &Handler) -> Result<(), String> {
         rcode => Err(format!("answered {rcode}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arc_swap::ArcSwap;
+
+    use super::*;
+    use crate::config::RuntimeConfig;
+    use crate::core::Snapshot;
+    use crate::store::StoreState;
+
+    #[tokio::test]
+    async fn self_query_fails_until_the_store_is_loaded() {
+        let store = StoreState::new();
+        let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
+        let handler = Handler::new(store.clone(), runtime);
+        let before = self_query(&handler).await;
+        assert!(
+            before.as_ref().is_err_and(|e| e.starts_with("answered")),
+            "{before:?}"
+        );
+        store.publish(Snapshot::empty(), None, &[]);
+        assert_eq!(self_query(&handler).await, Ok(()));
+    }
+}

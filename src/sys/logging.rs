@@ -18,25 +18,12 @@ use crate::config::LogTarget;
 /// The system logger's socket.
 pub const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
 
-/// Where lines went, as decided at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    Stderr,
-    Syslog(PathBuf),
-}
-
 /// Changes the filter of the installed subscriber.
 pub struct LogControl {
     handle: Option<reload::Handle<EnvFilter, Registry>>,
-    destination: Destination,
 }
 
 impl LogControl {
-    /// Where log lines go.
-    pub fn destination(&self) -> &Destination {
-        &self.destination
-    }
-
     /// Applies a new level and switches the per-query log. `RUST_LOG`, when set, stays in force.
     pub fn set_filter(&self, level: &str, query_log: bool) {
         let Some(handle) = &self.handle else { return };
@@ -111,10 +98,6 @@ fn install<F>(
 where
     F: tracing_subscriber::Layer<Registry> + Send + Sync + 'static,
 {
-    let destination = match sink {
-        Some(_) => Destination::Syslog(socket.to_owned()),
-        None => Destination::Stderr,
-    };
     let to_syslog = sink.map(|sink| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
@@ -126,6 +109,7 @@ where
     let to_stderr = to_syslog.is_none().then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(io::stderr)
+            .with_ansi(io::stderr().is_terminal())
             .with_target(false)
     });
     let _ = tracing_subscriber::registry()
@@ -136,10 +120,7 @@ where
     if let Some(e) = fallback {
         tracing::warn!(socket = %socket.display(), error = %e, "syslog is not reachable; logging to stderr");
     }
-    LogControl {
-        handle,
-        destination,
-    }
+    LogControl { handle }
 }
 
 /// A connection to the system logger, shared by every thread.
