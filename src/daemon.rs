@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         cli.syslog_socket.as_deref(),
     )?;
     let sockets = take_sockets(&startup)?;
+    // Files that need root (key material) are read here, between the sockets and the drop.
     report_identity(privileges::drop_privileges(
         startup.user.as_deref(),
         startup.group.as_deref(),
@@ -161,7 +162,7 @@ async fn serve(
     let mut reloader = Reloader::new(cli, startup, runtime, store.clone(), log);
     reloader.apply_first()?;
     notify::ready(&format!(
-        "serving {} names; {}",
+        "serving; {} services loaded; {}",
         store.snapshot().len(),
         reloader.status()
     ));
@@ -170,7 +171,9 @@ async fn serve(
     let watchdog = notify::watchdog_interval()
         .map(|interval| tokio::spawn(watchdog::run(handler.clone(), interval)));
     while signals.next().await == Request::Reload {
-        reloader.reload();
+        // Reading files and the host's interfaces blocks: let the other tasks move off this
+        // worker meanwhile.
+        tokio::task::block_in_place(|| reloader.reload());
     }
     Ok(stop(stop_tx, servers, handler, watchdog).await)
 }

@@ -260,6 +260,21 @@ fn notifies_ready_after_load_reloading_stopping_and_watchdog() {
         "{reload:?}"
     );
 
+    // A broken config on reload: READY=1 again, and STATUS= says why the old one is kept.
+    write_store(&store, r#"{"ttl": "x"}"#, "10.9.9.2");
+    assert!(wait_until(Duration::from_secs(10), || query_a(
+        server, MARKER
+    )
+    .is_some_and(|m| addresses(&m).0 == ["10.9.9.2"])));
+    signal(&s, Signal::SIGHUP);
+    let failed = receive_until(&notify, Duration::from_secs(10), |m| m.contains("READY=1"));
+    assert!(
+        failed.last().is_some_and(|m| m.contains(
+            "STATUS=serving; reload #2 failed, previous configuration kept: /skydns/config: key `ttl`"
+        )),
+        "{failed:?}"
+    );
+
     signal(&s, Signal::SIGTERM);
     let stopping = receive_until(&notify, Duration::from_secs(10), |m| {
         m.contains("STOPPING=1")
