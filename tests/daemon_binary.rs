@@ -62,6 +62,13 @@ fn spawn(program: &str, args: &[String], env: &[(&str, String)], dir: &Path) -> 
     }
 }
 
+/// The text [`write_store`] writes, in a file of its own.
+fn store_text_file(dir: &TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("first.json");
+    write_store(&path, r#"{"ttl": 60}"#, "10.9.9.1");
+    path
+}
+
 fn skydns_bin() -> &'static str {
     env!("CARGO_BIN_EXE_skydns")
 }
@@ -200,8 +207,9 @@ fn systemd_flag_without_inherited_sockets_is_a_clear_error() {
 #[test]
 fn notifies_ready_after_load_reloading_stopping_and_watchdog() {
     let dir = TempDir::new("notify");
+    // The store starts as a FIFO: loading blocks until the test writes the data into it.
     let store = dir.path().join("store.json");
-    write_store(&store, r#"{"ttl": 60}"#, "10.9.9.1");
+    nix::unistd::mkfifo(&store, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let notify_path = dir.path().join("notify.sock");
     let notify = listening_socket(&notify_path);
     let port = free_port();
@@ -217,6 +225,26 @@ fn notifies_ready_after_load_reloading_stopping_and_watchdog() {
     ];
     let mut s = spawn(skydns_bin(), &args, &env, dir.path());
 
+    // While the store is loading: STATUS= says so, queries get SERVFAIL, no READY=1.
+    let waiting = receive_until(&notify, Duration::from_secs(10), |m| {
+        m.contains("STATUS=waiting for the first snapshot")
+    });
+    assert!(
+        waiting
+            .last()
+            .is_some_and(|m| m.contains("STATUS=waiting for the first snapshot")),
+        "{waiting:?}\n{}",
+        s.log_text()
+    );
+    let early = wait_until(Duration::from_secs(10), || {
+        query_a(server, WEB).is_some_and(|m| m.metadata.response_code == ResponseCode::ServFail)
+    });
+    assert!(early, "no SERVFAIL while loading:\n{}", s.log_text());
+    let quiet = receive_until(&notify, Duration::from_millis(300), |_| false);
+    assert!(!quiet.iter().any(|m| m.contains("READY=1")), "{quiet:?}");
+
+    let text = std::fs::read_to_string(store_text_file(&dir)).unwrap();
+    std::fs::write(&store, text).unwrap();
     let before_ready = receive_until(&notify, Duration::from_secs(20), |m| {
         m.lines().any(|l| l == "READY=1")
     });
@@ -228,17 +256,13 @@ fn notifies_ready_after_load_reloading_stopping_and_watchdog() {
         "{before_ready:?}"
     );
     assert!(
-        before_ready
-            .first()
-            .is_some_and(|m| m.contains("STATUS=waiting for the first snapshot")),
+        before_ready.last().is_some_and(
+            |m| m.contains("READY=1") && m.contains("STATUS=serving; 2 services loaded")
+        ),
         "{before_ready:?}"
     );
-    assert!(
-        before_ready
-            .last()
-            .is_some_and(|m| m.contains("STATUS=serving")),
-        "{before_ready:?}"
-    );
+    // From here on the store is a regular file again.
+    write_store(&store, r#"{"ttl": 60}"#, "10.9.9.1");
 
     let pings = receive_until(&notify, Duration::from_secs(5), |m| m == "WATCHDOG=1\n");
     assert!(pings.iter().any(|m| m == "WATCHDOG=1\n"), "{pings:?}");
@@ -535,4 +559,43 @@ fn sighup_under_load_applies_new_settings_keeps_old_on_error_and_drops_nothing()
         failures.len(),
         &failures[..failures.len().min(5)]
     );
+}
+
+#[test]
+fn auto_logging_picks_syslog_for_a_service_and_stderr_under_the_journal() {
+    let dir = TempDir::new("autolog");
+    let store = dir.path().join("store.json");
+    write_store(&store, r#"{"ttl": 60}"#, "10.9.9.1");
+    let syslog_path = dir.path().join("log.sock");
+    let syslog = listening_socket(&syslog_path);
+    let file_arg = format!("--file={}", store.display());
+    let socket = syslog_path.display().to_string();
+    // stderr is a file, not a terminal, and there is no journal: syslog.
+    let service = Skydns::start_on(
+        free_port(),
+        &[&file_arg, "--no-rec"],
+        dir.path(),
+        &[("SKYDNS_LOG", "auto"), ("SKYDNS_SYSLOG_SOCKET", &socket)],
+    );
+    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.contains("ready"));
+    assert!(lines.iter().any(|l| l.ends_with("ready")), "{lines:?}");
+    assert!(!service.log_text().contains("ready"));
+    drop(service);
+
+    // With JOURNAL_STREAM set, systemd reads stderr: no syslog.
+    let journal = Skydns::start_on(
+        free_port(),
+        &[&file_arg, "--no-rec"],
+        dir.path(),
+        &[
+            ("SKYDNS_LOG", "auto"),
+            ("SKYDNS_SYSLOG_SOCKET", &socket),
+            ("JOURNAL_STREAM", "8:12345"),
+        ],
+    );
+    assert!(wait_until(Duration::from_secs(5), || journal
+        .log_text()
+        .contains("ready")));
+    let nothing = receive_until(&syslog, Duration::from_millis(300), |_| false);
+    assert!(nothing.is_empty(), "{nothing:?}");
 }
