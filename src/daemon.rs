@@ -78,6 +78,22 @@ pub fn run(cli: Cli) -> Result<i32> {
         runtime_cfg.query_log,
         cli.syslog_socket.as_deref(),
     )?;
+    let to_syslog = log.to_syslog();
+    let result = run_service(cli, startup, runtime_cfg, log);
+    if let (Err(e), true) = (&result, to_syslog) {
+        // main reports it on stderr too, which nobody may read when running as a service.
+        tracing::error!("{e:#}");
+    }
+    result
+}
+
+/// Steps 2 to 6 of the start-up order, then serving until stopped.
+fn run_service(
+    cli: Cli,
+    startup: StartupConfig,
+    runtime_cfg: RuntimeConfig,
+    log: LogControl,
+) -> Result<i32> {
     let sockets = take_sockets(&startup)?;
     // Files that need root (key material) are read here, between the sockets and the drop.
     report_identity(privileges::drop_privileges(

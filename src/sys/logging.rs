@@ -21,9 +21,15 @@ pub const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
 /// Changes the filter of the installed subscriber.
 pub struct LogControl {
     handle: Option<reload::Handle<EnvFilter, Registry>>,
+    to_syslog: bool,
 }
 
 impl LogControl {
+    /// True when lines go to syslog (not stderr).
+    pub fn to_syslog(&self) -> bool {
+        self.to_syslog
+    }
+
     /// Applies a new level and switches the per-query log. `RUST_LOG`, when set, stays in force.
     pub fn set_filter(&self, level: &str, query_log: bool) {
         let Some(handle) = &self.handle else { return };
@@ -98,7 +104,8 @@ fn install<F>(
 where
     F: tracing_subscriber::Layer<Registry> + Send + Sync + 'static,
 {
-    let to_syslog = sink.map(|sink| {
+    let to_syslog = sink.is_some();
+    let syslog_layer = sink.map(|sink| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .without_time()
@@ -106,7 +113,7 @@ where
             .with_target(false)
             .with_writer(sink)
     });
-    let to_stderr = to_syslog.is_none().then(|| {
+    let stderr_layer = (!to_syslog).then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(io::stderr)
             .with_ansi(io::stderr().is_terminal())
@@ -114,13 +121,13 @@ where
     });
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(to_syslog)
-        .with(to_stderr)
+        .with(syslog_layer)
+        .with(stderr_layer)
         .try_init();
     if let Some(e) = fallback {
         tracing::warn!(socket = %socket.display(), error = %e, "syslog is not reachable; logging to stderr");
     }
-    LogControl { handle }
+    LogControl { handle, to_syslog }
 }
 
 /// A connection to the system logger, shared by every thread.
