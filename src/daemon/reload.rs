@@ -95,7 +95,8 @@ impl Reloader {
         self.log.set_filter(&startup.log_level, runtime.query_log);
         self.runtime.store(Arc::new(runtime));
         let pending = restart_required(&self.running, &startup);
-        let mut status = format!("{done}{}", if changed { "" } else { " (no change)" });
+        let unchanged = self.reloads > 0 && !changed;
+        let mut status = format!("{done}{}", if unchanged { " (no change)" } else { "" });
         if !pending.is_empty() {
             let keys = pending.join(", ");
             tracing::warn!("restart required to apply: {keys}; these keep their running values");
