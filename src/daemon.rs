@@ -123,12 +123,13 @@ fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
 fn take_sockets(startup: &StartupConfig) -> Result<Sockets> {
     let activated = listen::systemd_passed_sockets();
     let sockets = listen::acquire(startup.systemd, &startup.addrs)?;
+    let described = sockets.describe().join(" ");
     if activated {
         tracing::info!(
-            sockets = %sockets.describe().join(" "),
             "socket activation: serving the sockets passed by systemd; dns_addr (--addr) is not used"
         );
     }
+    tracing::info!("listening on {described}");
     Ok(sockets)
 }
 
@@ -166,17 +167,29 @@ async fn serve(
     let mut signals = SignalRequests::new().context("cannot watch signals")?;
     let store = StoreState::new();
     let runtime = Arc::new(ArcSwap::from_pointee(first_runtime));
-    let handler = Arc::new(Handler::new(store.clone(), runtime.clone()));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let servers = start_servers(sockets, &handler, &startup, &stop_rx)?;
 
+    // Until the first snapshot and its `/<prefix>/config` are applied, a handler over a store
+    // that never loads answers SERVFAIL on duplicates of the sockets: nothing is answered from
+    // data before the settings that go with it are in force.
+    let loading_handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
+    let (loading_tx, loading_rx) = watch::channel(false);
+    let loading = start_servers(
+        sockets.try_clone()?,
+        &loading_handler,
+        &startup,
+        &loading_rx,
+    )?;
     notify::status("waiting for the first snapshot from the store");
     let _store_task = start_store(&startup, store.clone())?;
     if !wait_for_store(&store, &mut signals).await {
-        return Ok(stop(stop_tx, servers, handler, None).await);
+        return Ok(stop(loading_tx, loading, loading_handler, None).await);
     }
-    let mut reloader = Reloader::new(cli, startup, runtime, store.clone(), log);
+    halt(loading_tx, loading).await;
+    let mut reloader = Reloader::new(cli, startup.clone(), runtime.clone(), store.clone(), log);
     reloader.apply_first()?;
+    let handler = Arc::new(Handler::new(store.clone(), runtime));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let servers = start_servers(sockets, &handler, &startup, &stop_rx)?;
     notify::ready(&format!(
         "serving; {} services loaded; {}",
         store.snapshot().len(),
@@ -209,9 +222,7 @@ fn start_servers(
     let mut tasks = Vec::new();
     for socket in sockets.udp {
         socket.set_nonblocking(true)?;
-        let local = socket.local_addr()?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
-        tracing::info!("listening on udp://{local}");
         tasks.push(tokio::spawn(udp::serve(
             socket,
             handler.clone(),
@@ -220,9 +231,7 @@ fn start_servers(
     }
     for listener in sockets.tcp {
         listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tracing::info!("listening on tcp://{local}");
         tasks.push(tokio::spawn(tcp::serve(
             listener,
             handler.clone(),
@@ -275,6 +284,12 @@ async fn wait_for_store(store: &StoreState, signals: &mut SignalRequests) -> boo
     }
 }
 
+/// Tells servers to stop accepting and waits (bounded) for their loops to end.
+async fn halt(stop_tx: watch::Sender<bool>, servers: Vec<JoinHandle<()>>) {
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(DRAIN_TIME, futures_util::future::join_all(servers)).await;
+}
+
 /// Graceful stop: STOPPING=1, stop accepting, let queries in flight finish (bounded). Returns
 /// the exit code.
 async fn stop(
@@ -289,9 +304,8 @@ async fn stop(
         task.abort();
         let _ = task.await;
     }
-    let _ = stop_tx.send(true);
     let deadline = tokio::time::Instant::now() + DRAIN_TIME;
-    let _ = tokio::time::timeout_at(deadline, futures_util::future::join_all(servers)).await;
+    halt(stop_tx, servers).await;
     // Every query in flight holds a reference to the handler: wait until only ours is left.
     while Arc::strong_count(&handler) > 1 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -19,6 +19,22 @@ pub struct Sockets {
 }
 
 impl Sockets {
+    /// Duplicates of every socket (the same kernel sockets under new descriptors).
+    pub fn try_clone(&self) -> io::Result<Sockets> {
+        Ok(Sockets {
+            udp: self
+                .udp
+                .iter()
+                .map(UdpSocket::try_clone)
+                .collect::<Result<_, _>>()?,
+            tcp: self
+                .tcp
+                .iter()
+                .map(TcpListener::try_clone)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
     /// `udp://addr` and `tcp://addr` for every socket, for the log.
     pub fn describe(&self) -> Vec<String> {
         let addr = |a: io::Result<SocketAddr>| a.map_or_else(|e| e.to_string(), |a| a.to_string());
