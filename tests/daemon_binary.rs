@@ -186,6 +186,9 @@ fn socket_activation_serves_the_inherited_udp_and_tcp_sockets() {
     );
     let log = s.log_text();
     assert!(log.contains("socket activation"), "{log}");
+    if is_root() {
+        assert!(log.contains("dropped root privileges"), "{log}");
+    }
 }
 
 #[test]
