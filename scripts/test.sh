@@ -10,6 +10,7 @@ PACKAGES=(
   etcd-server etcd-client        # a real etcd for the store tests
   unbound                        # upstream servers (forwarding), a validating resolver (DNSSEC)
   bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
+  systemd                        # systemd-socket-activate for the socket activation test
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

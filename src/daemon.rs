@@ -1,24 +1,42 @@
-//! Start-up order and the main loop: settings, sockets, the store, the servers, signals.
+//! Start-up order and the main loop. As root or under systemd:
+//! 1. parse flags and environment, set up logging;
+//! 2. take the systemd sockets (`LISTEN_FDS`) or bind the configured addresses;
+//! 3. read the files that need privileges;
+//! 4. drop privileges when root (before any thread exists);
+//! 5. start the runtime, serve (SERVFAIL until loaded), load the first snapshot from the store
+//!    (STATUS= while waiting) and apply `/<prefix>/config`;
+//! 6. READY=1; then reload on SIGHUP, ping the watchdog, and stop gracefully on SIGTERM/SIGINT.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+mod reload;
+mod watchdog;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::config::cli::{Cli, Command};
-use crate::config::{self, Layer, RuntimeConfig, StartupConfig, StoreConfig};
-use crate::dnssec;
+use crate::config::{self, Layer, LogTarget, RuntimeConfig, StartupConfig, StoreConfig};
+use crate::dnssec::{self, Signer};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
 use crate::store::{file, StoreState};
-use crate::sys::{interfaces, logging};
+use crate::sys::listen::{self, Sockets};
+use crate::sys::logging::{self, LogControl};
+use crate::sys::privileges::{self, Dropped};
+use crate::sys::signals::{Request, SignalRequests};
+use crate::sys::{interfaces, notify};
+use reload::Reloader;
 
 /// How long in-flight queries get to finish at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// How often STATUS= is refreshed while waiting for the first snapshot.
+const WAIT_STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Settings from the config file, the environment and the flags (everything but the store).
 pub fn base_layer(cli: &Cli) -> Result<Layer> {
@@ -47,20 +65,51 @@ pub fn resolve_config(
     Ok(config::validate(&layer, &interfaces::host_facts())?)
 }
 
-/// Runs skydns; returns the process exit code.
+/// Runs skydns; returns the process exit code. Single-threaded until privileges are dropped.
 pub fn run(cli: Cli) -> Result<i32> {
     let base = base_layer(&cli)?;
-    let (startup, _) = resolve_config(&base, "skydns", None)?;
-    logging::init(&startup.log_level);
+    let (startup, runtime_cfg) = resolve_config(&base, "skydns", None)?;
     if matches!(cli.command, Some(Command::CheckConfig)) {
+        logging::init(LogTarget::Stderr, &startup.log_level, false, None)?;
         return check_config(&base, &startup);
     }
-    let sockets = bind(&startup.addrs)?;
+    let log = logging::init(
+        startup.log,
+        &startup.log_level,
+        runtime_cfg.query_log,
+        cli.syslog_socket.as_deref(),
+    )?;
+    let to_syslog = log.to_syslog();
+    let result = run_service(cli, startup, runtime_cfg, log);
+    if let (Err(e), true) = (&result, to_syslog) {
+        // main reports it on stderr too, which nobody may read when running as a service.
+        tracing::error!("{e:#}");
+    }
+    result
+}
+
+/// Steps 2 to 6 of the start-up order, then serving until stopped.
+fn run_service(
+    cli: Cli,
+    startup: StartupConfig,
+    runtime_cfg: RuntimeConfig,
+    log: LogControl,
+) -> Result<i32> {
+    let sockets = take_sockets(&startup)?;
+    // Files that need root (key material) are read here, between the sockets and the drop. A
+    // key named only in `/<prefix>/config` is read after the store loads, as the service user.
+    let signer = Arc::new(ArcSwapOption::new(dnssec::load_signer(&runtime_cfg)?));
+    report_identity(privileges::drop_privileges(
+        startup.user.as_deref(),
+        startup.group.as_deref(),
+    )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(base, startup, sockets))
+    let code = runtime.block_on(serve(cli, startup, runtime_cfg, sockets, signer, log));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
 }
 
 fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
@@ -74,45 +123,109 @@ fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
     Ok(0)
 }
 
-/// Bound sockets, before any thread starts.
-pub struct Sockets {
-    pub udp: Vec<UdpSocket>,
-    pub tcp: Vec<TcpListener>,
-}
-
-fn bind(addrs: &[SocketAddr]) -> Result<Sockets> {
-    let mut sockets = Sockets {
-        udp: Vec::new(),
-        tcp: Vec::new(),
-    };
-    for addr in addrs {
-        let udp = UdpSocket::bind(addr).with_context(|| format!("cannot bind UDP {addr}"))?;
-        // Port 0 asks for any port: TCP then takes the port UDP got.
-        let tcp_addr = udp.local_addr()?;
-        let tcp =
-            TcpListener::bind(tcp_addr).with_context(|| format!("cannot bind TCP {tcp_addr}"))?;
-        sockets.udp.push(udp);
-        sockets.tcp.push(tcp);
+/// The sockets systemd passed, or the configured addresses bound.
+fn take_sockets(startup: &StartupConfig) -> Result<Sockets> {
+    let activated = listen::systemd_passed_sockets();
+    let sockets = listen::acquire(startup.systemd, &startup.addrs)?;
+    let described = sockets.describe().join(" ");
+    if activated {
+        tracing::info!(
+            "socket activation: serving the sockets passed by systemd; dns_addr (--addr) is not used"
+        );
     }
+    tracing::info!("listening on {described}");
     Ok(sockets)
 }
 
-async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<i32> {
-    let store = StoreState::new();
-    let _store_task = start_store(&startup, store.clone())?;
-    let (startup, runtime_cfg) = resolve_config(
-        &base,
-        &startup.path_prefix,
-        store.config_value().as_deref().map(|v| v.as_slice()),
-    )?;
-    let signer = Arc::new(ArcSwapOption::new(dnssec::load_signer(&runtime_cfg)?));
-    if let Some(s) = signer.load().as_ref() {
-        let key = s.key();
-        tracing::info!(zone = %key.zone, key_tag = key.key_tag, algorithm = %key.algorithm, scache = runtime_cfg.scache, "signing with DNSSEC key");
+fn report_identity(dropped: Dropped) {
+    match dropped {
+        Dropped::NotRoot { uid } => {
+            tracing::info!(uid, "not started as root: no privileges to drop")
+        }
+        Dropped::To {
+            user,
+            uid,
+            group,
+            gid,
+            fell_back,
+        } => {
+            if fell_back {
+                tracing::warn!(
+                    "there is no `{}` account; running as `{user}` instead (create the account or pass --user)",
+                    privileges::DEFAULT_USER
+                );
+            }
+            tracing::info!(%user, uid, %group, gid, "dropped root privileges");
+        }
     }
-    let runtime = Arc::new(ArcSwap::from_pointee(runtime_cfg));
-    let handler = Arc::new(Handler::new(store.clone(), runtime.clone()).with_signer(signer));
+}
+
+/// Everything after the privilege drop: serve, load, announce readiness, react to signals.
+async fn serve(
+    cli: Cli,
+    startup: StartupConfig,
+    first_runtime: RuntimeConfig,
+    sockets: Sockets,
+    signer: Arc<ArcSwapOption<Signer>>,
+    log: LogControl,
+) -> Result<i32> {
+    let mut signals = SignalRequests::new().context("cannot watch signals")?;
+    let store = StoreState::new();
+    let runtime = Arc::new(ArcSwap::from_pointee(first_runtime));
+
+    // Until the first snapshot and its `/<prefix>/config` are applied, a handler over a store
+    // that never loads answers SERVFAIL on duplicates of the sockets: nothing is answered from
+    // data before the settings that go with it are in force.
+    let loading_handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
+    let (loading_tx, loading_rx) = watch::channel(false);
+    let loading = start_servers(
+        sockets.try_clone()?,
+        &loading_handler,
+        &startup,
+        &loading_rx,
+    )?;
+    notify::status("waiting for the first snapshot from the store");
+    let _store_task = start_store(&startup, store.clone())?;
+    if !wait_for_store(&store, &mut signals).await {
+        return Ok(stop(loading_tx, loading, loading_handler, None).await);
+    }
+    halt(loading_tx, loading).await;
+    let mut reloader = Reloader::new(
+        cli,
+        startup.clone(),
+        runtime.clone(),
+        signer.clone(),
+        store.clone(),
+        log,
+    );
+    reloader.apply_first()?;
+    let handler = Arc::new(Handler::new(store.clone(), runtime).with_signer(signer));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let servers = start_servers(sockets, &handler, &startup, &stop_rx)?;
+    notify::ready(&format!(
+        "serving; {} services loaded; {}",
+        store.snapshot().len(),
+        reloader.status()
+    ));
+    tracing::info!("ready");
+
+    let watchdog = notify::watchdog_interval()
+        .map(|interval| tokio::spawn(watchdog::run(handler.clone(), interval)));
+    while signals.next().await == Request::Reload {
+        // Reading files and the host's interfaces blocks: let the other tasks move off this
+        // worker meanwhile.
+        tokio::task::block_in_place(|| reloader.reload());
+    }
+    Ok(stop(stop_tx, servers, handler, watchdog).await)
+}
+
+/// Spawns a server task per socket.
+fn start_servers(
+    sockets: Sockets,
+    handler: &Arc<Handler>,
+    startup: &StartupConfig,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>> {
     let limits = TcpLimits {
         idle_timeout: startup.tcp_idle_timeout,
         read_timeout: Duration::from_secs(2),
@@ -121,39 +234,28 @@ async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<
     let mut tasks = Vec::new();
     for socket in sockets.udp {
         socket.set_nonblocking(true)?;
-        let local = socket.local_addr()?;
         let socket = tokio::net::UdpSocket::from_std(socket)?;
-        tracing::info!(domain = %runtime.load().domain, "ready for queries on udp://{local}");
         tasks.push(tokio::spawn(udp::serve(
             socket,
             handler.clone(),
-            stop_rx.clone(),
+            stop.clone(),
         )));
     }
     for listener in sockets.tcp {
         listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tracing::info!(domain = %runtime.load().domain, "ready for queries on tcp://{local}");
         tasks.push(tokio::spawn(tcp::serve(
             listener,
             handler.clone(),
             limits,
-            stop_rx.clone(),
+            stop.clone(),
         )));
     }
-    wait_for_stop().await?;
-    tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(DRAIN_TIME, futures_util::future::join_all(tasks)).await;
-    Ok(0)
+    Ok(tasks)
 }
 
 /// Loads the store's first snapshot and keeps it current in a background task.
-fn start_store(
-    startup: &StartupConfig,
-    store: Arc<StoreState>,
-) -> Result<tokio::task::JoinHandle<()>> {
+fn start_store(startup: &StartupConfig, store: Arc<StoreState>) -> Result<JoinHandle<()>> {
     match &startup.store {
         StoreConfig::File(path) => {
             file::load_into(path, &startup.path_prefix, &store)?;
@@ -170,13 +272,56 @@ fn start_store(
     }
 }
 
-async fn wait_for_stop() -> Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+/// Waits for the first snapshot, refreshing STATUS=. False when asked to stop meanwhile.
+async fn wait_for_store(store: &StoreState, signals: &mut SignalRequests) -> bool {
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(WAIT_STATUS_INTERVAL);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = store.wait_loaded() => return true,
+            _ = ticker.tick() => {
+                let status = format!(
+                    "waiting for the first snapshot from the store ({} s)",
+                    started.elapsed().as_secs()
+                );
+                tracing::warn!("{status}");
+                notify::status(&status);
+            }
+            request = signals.next() => match request {
+                Request::Stop => return false,
+                Request::Reload => tracing::info!("reload ignored: no snapshot loaded yet"),
+            },
+        }
     }
-    Ok(())
+}
+
+/// Tells servers to stop accepting and waits (bounded) for their loops to end.
+async fn halt(stop_tx: watch::Sender<bool>, servers: Vec<JoinHandle<()>>) {
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(DRAIN_TIME, futures_util::future::join_all(servers)).await;
+}
+
+/// Graceful stop: STOPPING=1, stop accepting, let queries in flight finish (bounded). Returns
+/// the exit code.
+async fn stop(
+    stop_tx: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    handler: Arc<Handler>,
+    watchdog: Option<JoinHandle<()>>,
+) -> i32 {
+    tracing::info!("shutting down");
+    notify::stopping("stopping: finishing queries in flight");
+    if let Some(task) = watchdog {
+        task.abort();
+        let _ = task.await;
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    halt(stop_tx, servers).await;
+    // Every query in flight holds a reference to the handler: wait until only ours is left.
+    while Arc::strong_count(&handler) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tracing::info!("stopped");
+    0
 }

@@ -586,3 +586,94 @@ fn unusable_keys_stop_start_up_with_a_clear_message() {
         "{err}"
     );
 }
+
+/// The effective user id of a running process.
+fn process_uid(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned))
+        .expect("Uid line")
+}
+
+#[test]
+fn a_new_key_is_picked_up_on_sighup_without_failed_queries() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let dir = TempDir::new("dnssec-rekey");
+    let old = keygen(dir.path(), "ECDSAP256SHA256", "skydns.local");
+    let (s, file) = start_signing(&dir, &old);
+    let new = keygen(dir.path(), "ED25519", "skydns.local");
+    // The daemon dropped root: give it the new key as its own (mode 0600 stays).
+    let uid = process_uid(s.child.id());
+    for ext in ["key", "private"] {
+        let path = format!("{}.{ext}", new.basename.display());
+        let out = Command::new("chown").arg(&uid).arg(&path).output().unwrap();
+        assert!(out.status.success(), "chown {path}: {out:?}");
+    }
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (stop, failures, sent, port) = (stop.clone(), failures.clone(), sent.clone(), s.port);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                sent.fetch_add(1, Ordering::Relaxed);
+                let out = dig(
+                    port,
+                    &["+dnssec", "rails.production.east.skydns.local", "A"],
+                );
+                if status(&out).as_deref() != Some("NOERROR") || !out.contains("RRSIG") {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+
+    let config = format!(
+        r#""/skydns/config": {{"domain": "skydns.local.", "ttl": 3600, "min_ttl": 60, "dnssec": "{}"}}"#,
+        new.basename.display()
+    );
+    let fixture = FIXTURE.replace(
+        r#""/skydns/config": {"domain": "skydns.local.", "ttl": 3600, "min_ttl": 60}"#,
+        &config,
+    );
+    assert_ne!(fixture, FIXTURE);
+    std::fs::write(&file, fixture).unwrap();
+    std::thread::sleep(Duration::from_millis(1200)); // the file store polls every 500 ms
+    let old_validators = Validators::new(dir.path(), s.port, &old, false);
+    old_validators.accepts("rails.production.east.skydns.local", "A", Expect::Positive);
+
+    let hup = Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .output()
+        .unwrap();
+    assert!(hup.status.success());
+    let new_validators = Validators::new(dir.path(), s.port, &new, false);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            new_validators
+                .delv("rails.production.east.skydns.local", "A")
+                .contains("; fully validated")
+        }),
+        "the new key is not in use:\n{}",
+        s.log_text()
+    );
+    let out = old_validators.delv("rails.production.east.skydns.local", "A");
+    assert!(
+        !out.contains("; fully validated"),
+        "old anchor must fail now: {out}"
+    );
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(sent.load(Ordering::Relaxed) > 10);
+    assert_eq!(
+        failures.load(Ordering::Relaxed),
+        0,
+        "queries failed during the key change"
+    );
+}

@@ -165,9 +165,14 @@ pub struct Cli {
     #[arg(long)]
     pub group: Option<String>,
 
-    /// Log destination: auto, syslog or stderr. [default: auto]
-    #[arg(long, value_name = "TARGET")]
+    /// Log destination: auto (syslog when stderr is neither a terminal nor the journal), syslog
+    /// or stderr. [default: auto]
+    #[arg(long, env = "SKYDNS_LOG", value_name = "TARGET")]
     pub log: Option<String>,
+
+    /// The system logger's socket (for tests and unusual systems). [default: /dev/log]
+    #[arg(long, env = "SKYDNS_SYSLOG_SOCKET", value_name = "PATH", hide = true)]
+    pub syslog_socket: Option<PathBuf>,
 
     /// Log level: error, warn, info, debug or trace. [default: info]
     #[arg(long, value_name = "LEVEL")]

@@ -1,4 +1,9 @@
-//! OS integration: logging and facts about the host.
+//! OS integration: sockets (socket activation or binding), readiness notifications, privilege
+//! drop, logging, signals and facts about the host.
 
 pub mod interfaces;
+pub mod listen;
 pub mod logging;
+pub mod notify;
+pub mod privileges;
+pub mod signals;

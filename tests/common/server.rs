@@ -73,6 +73,7 @@ impl Skydns {
         cmd.arg(format!("--addr=127.0.0.1:{port}"))
             .args(args)
             .env_remove("RUST_LOG")
+            .env("SKYDNS_LOG", "stderr")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file);

@@ -1,0 +1,155 @@
+//! The sockets skydns serves: adopted from systemd socket activation (`LISTEN_FDS` and
+//! `LISTEN_PID` naming this process) or bound to the configured addresses. Runs before any thread
+//! exists: `listenfd` removes the variables from the environment, which is only sound while the
+//! process is single-threaded.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::{FromRawFd, RawFd};
+
+use listenfd::ListenFd;
+use socket2::{Domain, Socket, Type};
+use thiserror::Error;
+
+/// Sockets ready to be served, in blocking mode or not (the servers set non-blocking).
+#[derive(Debug, Default)]
+pub struct Sockets {
+    pub udp: Vec<UdpSocket>,
+    pub tcp: Vec<TcpListener>,
+}
+
+impl Sockets {
+    /// Duplicates of every socket (the same kernel sockets under new descriptors).
+    pub fn try_clone(&self) -> io::Result<Sockets> {
+        Ok(Sockets {
+            udp: self
+                .udp
+                .iter()
+                .map(UdpSocket::try_clone)
+                .collect::<Result<_, _>>()?,
+            tcp: self
+                .tcp
+                .iter()
+                .map(TcpListener::try_clone)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// `udp://addr` and `tcp://addr` for every socket, for the log.
+    pub fn describe(&self) -> Vec<String> {
+        let addr = |a: io::Result<SocketAddr>| a.map_or_else(|e| e.to_string(), |a| a.to_string());
+        let udp = self
+            .udp
+            .iter()
+            .map(|s| format!("udp://{}", addr(s.local_addr())));
+        let tcp = self
+            .tcp
+            .iter()
+            .map(|s| format!("tcp://{}", addr(s.local_addr())));
+        udp.chain(tcp).collect()
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ListenError {
+    #[error("--systemd is set but systemd passed no socket (LISTEN_FDS is unset, 0 or names another process); start skydns through skydns.socket or drop --systemd")]
+    NoInheritedSockets,
+    #[error("inherited socket (fd {fd}) cannot be used: {source}")]
+    Inherited { fd: RawFd, source: io::Error },
+    #[error("inherited socket (fd {fd}) is {kind}; skydns serves only UDP (ListenDatagram=) and TCP (ListenStream=) IP sockets")]
+    WrongKind { fd: RawFd, kind: String },
+    #[error("cannot bind {proto} {addr}: {source}")]
+    Bind {
+        proto: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+}
+
+/// True when `LISTEN_FDS` is set and `LISTEN_PID` names this process (sd_listen_fds(3)).
+pub fn systemd_passed_sockets() -> bool {
+    let names_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    names_us && count > 0
+}
+
+/// The sockets to serve: inherited ones when systemd passed any (required when `systemd` is
+/// set), else `addrs` bound for UDP and TCP. Call before any thread starts.
+pub fn acquire(systemd: bool, addrs: &[SocketAddr]) -> Result<Sockets, ListenError> {
+    if systemd_passed_sockets() {
+        adopt(ListenFd::from_env())
+    } else if systemd {
+        Err(ListenError::NoInheritedSockets)
+    } else {
+        bind(addrs)
+    }
+}
+
+/// Takes every inherited socket, telling UDP from TCP by `SO_TYPE` and checking it is an IP
+/// socket.
+fn adopt(mut fds: ListenFd) -> Result<Sockets, ListenError> {
+    let mut sockets = Sockets::default();
+    for idx in 0..fds.len() {
+        let fd = match fds.take_raw_fd(idx) {
+            Ok(Some(fd)) => fd,
+            Ok(None) => continue,
+            Err(source) => return Err(ListenError::Inherited { fd: -1, source }),
+        };
+        // SAFETY: systemd passed `fd` to this process and `take_raw_fd` hands it out once, so
+        // the socket owns it from here on.
+        let socket = unsafe { Socket::from_raw_fd(fd) };
+        let inherited = |source| ListenError::Inherited { fd, source };
+        let kind = socket.r#type().map_err(inherited)?;
+        let domain = socket.local_addr().map_err(inherited)?.domain();
+        if domain != Domain::IPV4 && domain != Domain::IPV6 {
+            return Err(ListenError::WrongKind {
+                fd,
+                kind: format!("not an IP socket ({domain:?})"),
+            });
+        }
+        socket.set_cloexec(true).map_err(inherited)?;
+        socket.set_nonblocking(true).map_err(inherited)?;
+        if kind == Type::DGRAM {
+            sockets.udp.push(socket.into());
+        } else if kind == Type::STREAM {
+            sockets.tcp.push(socket.into());
+        } else {
+            return Err(ListenError::WrongKind {
+                fd,
+                kind: format!("of type {kind:?}"),
+            });
+        }
+    }
+    if sockets.udp.is_empty() && sockets.tcp.is_empty() {
+        return Err(ListenError::NoInheritedSockets);
+    }
+    Ok(sockets)
+}
+
+/// Binds UDP and TCP on every address. Port 0 asks for any port: TCP then takes the port UDP
+/// got.
+pub fn bind(addrs: &[SocketAddr]) -> Result<Sockets, ListenError> {
+    let mut sockets = Sockets::default();
+    for &addr in addrs {
+        let udp = UdpSocket::bind(addr).map_err(|source| ListenError::Bind {
+            proto: "UDP",
+            addr,
+            source,
+        })?;
+        let tcp_addr = udp.local_addr().unwrap_or(addr);
+        let tcp = TcpListener::bind(tcp_addr).map_err(|source| ListenError::Bind {
+            proto: "TCP",
+            addr: tcp_addr,
+            source,
+        })?;
+        sockets.udp.push(udp);
+        sockets.tcp.push(tcp);
+    }
+    Ok(sockets)
+}

@@ -1,0 +1,34 @@
+//! The signals skydns acts on, as a stream of requests: SIGHUP asks for a reload, SIGTERM and
+//! SIGINT for a graceful stop. Built on `signal-hook-tokio`, inside the runtime.
+
+use futures_util::StreamExt;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook_tokio::Signals;
+
+/// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Reload,
+    Stop,
+}
+
+/// Receives the signals; must be created inside the tokio runtime.
+pub struct SignalRequests {
+    signals: Signals,
+}
+
+impl SignalRequests {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(SignalRequests {
+            signals: Signals::new([SIGHUP, SIGTERM, SIGINT])?,
+        })
+    }
+
+    /// The next request; `Stop` if signal delivery ends.
+    pub async fn next(&mut self) -> Request {
+        match self.signals.next().await {
+            Some(SIGHUP) => Request::Reload,
+            _ => Request::Stop,
+        }
+    }
+}
