@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::server::{answer_lines, dig, free_port, status, wait_until, Skydns, TempDir};
+use common::server::{answer_lines, dig, flags, free_port, status, wait_until, Skydns, TempDir};
 
 const FIXTURE: &str = r#"{
   "/skydns/config": {"domain": "skydns.local.", "ttl": 3600, "min_ttl": 60},
@@ -245,22 +245,6 @@ impl Validators {
             );
         }
     }
-}
-
-/// The header flags of a full dig output (`qr`, `aa`, `ad` ...).
-fn flags(dig_output: &str) -> Vec<String> {
-    dig_output
-        .lines()
-        .find_map(|l| l.strip_prefix(";; flags: "))
-        .map(|l| {
-            l.split(';')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A validating unbound on a loopback port, with skydns.local as a stub zone.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::server::{Skydns, TempDir};
+use common::server::{flags, Skydns, TempDir};
 
 fn server(dir: &TempDir) -> Skydns {
     let file = dir.path().join("s.json");
@@ -67,20 +67,6 @@ fn cases() -> Vec<Expect> {
     ]
 }
 
-fn flags_line(out: &str) -> Vec<String> {
-    out.lines()
-        .find_map(|l| l.strip_prefix(";; flags: "))
-        .map(|f| {
-            f.split(';')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn ednscomp_checks_pass() {
     let dir = TempDir::new("rfc8906");
@@ -91,7 +77,7 @@ fn ednscomp_checks_pass() {
         args.push(Z);
         let out = s.dig(&args);
         let status = common::server::status(&out).unwrap_or_default();
-        let flags = flags_line(&out);
+        let flags = flags(&out);
         let mut problems = Vec::new();
         if status != case.status {
             problems.push(format!("status {status}, expected {}", case.status));
@@ -139,7 +125,7 @@ fn unknown_opcode_is_notimp_without_opt() {
         "{out}"
     );
     assert!(
-        !out.contains("OPT PSEUDOSECTION") && !flags_line(&out).contains(&"aa".to_owned()),
+        !out.contains("OPT PSEUDOSECTION") && !flags(&out).contains(&"aa".to_owned()),
         "{out}"
     );
 }
@@ -168,12 +154,12 @@ fn big_answers_respect_flag_day_sizes_and_tcp_completes() {
     };
     let out = s.dig(&["+noedns", "+ignore", "big.skydns.local", "TXT"]);
     assert!(
-        flags_line(&out).contains(&"tc".to_owned()) && size(&out) <= 512,
+        flags(&out).contains(&"tc".to_owned()) && size(&out) <= 512,
         "{out}"
     );
     let out = s.dig(&["+bufsize=4096", "+ignore", "big.skydns.local", "TXT"]);
     assert!(
-        flags_line(&out).contains(&"tc".to_owned()) && size(&out) <= 1232,
+        flags(&out).contains(&"tc".to_owned()) && size(&out) <= 1232,
         "{out}"
     );
     assert!(

@@ -158,6 +158,22 @@ pub fn answer_lines(dig_output: &str) -> Vec<String> {
     lines
 }
 
+/// The header flags of a full dig output (`qr`, `aa`, `ad` ...).
+pub fn flags(dig_output: &str) -> Vec<String> {
+    dig_output
+        .lines()
+        .find_map(|l| l.strip_prefix(";; flags: "))
+        .map(|l| {
+            l.split(';')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The `status:` of a full dig output.
 pub fn status(dig_output: &str) -> Option<String> {
     dig_output
