@@ -1,11 +1,10 @@
 //! Start-up order and the main loop: settings, sockets, the store, the servers, signals.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
@@ -13,8 +12,12 @@ use crate::config::cli::{Cli, Command};
 use crate::config::{self, Layer, RuntimeConfig, StartupConfig, StoreConfig};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
+use crate::store::etcd::{self, Connector, EtcdStore};
 use crate::store::{file, StoreState};
 use crate::sys::{interfaces, logging};
+
+/// How long `skydns check-config` waits for etcd.
+const CHECK_CONFIG_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long in-flight queries get to finish at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
@@ -65,7 +68,20 @@ pub fn run(cli: Cli) -> Result<i32> {
 fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
     let store_value = match &startup.store {
         StoreConfig::File(path) => file::load(path, &startup.path_prefix)?.config_value,
-        StoreConfig::Etcd(_) => None,
+        StoreConfig::Etcd(cfg) => {
+            let connector = Connector::new(cfg)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime
+                .block_on(etcd::read_config_value(
+                    &connector,
+                    &startup.path_prefix,
+                    CHECK_CONFIG_TIMEOUT,
+                ))
+                .context("cannot read the configuration from etcd")?
+        }
     };
     resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
     println!("configuration is valid");
@@ -97,13 +113,9 @@ fn bind(addrs: &[SocketAddr]) -> Result<Sockets> {
 
 async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<i32> {
     let store = StoreState::new();
-    let _store_task = start_store(&startup, store.clone())?;
-    let (startup, runtime_cfg) = resolve_config(
-        &base,
-        &startup.path_prefix,
-        store.config_value().as_deref().map(|v| v.as_slice()),
-    )?;
+    let (_, runtime_cfg) = resolve_config(&base, &startup.path_prefix, None)?;
     let runtime = Arc::new(ArcSwap::from_pointee(runtime_cfg));
+    let (startup, store_task) = start_store(startup, &base, store.clone(), runtime.clone())?;
     let handler = Arc::new(Handler::new(store.clone(), runtime.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let limits = TcpLimits {
@@ -135,31 +147,61 @@ async fn serve(base: Layer, startup: StartupConfig, sockets: Sockets) -> Result<
             stop_rx.clone(),
         )));
     }
-    wait_for_stop().await?;
+    tokio::select! {
+        stop = wait_for_stop() => stop?,
+        ended = store_task => {
+            ended.context("the store task failed")??;
+            return Err(anyhow!("the store task ended"));
+        }
+    }
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(DRAIN_TIME, futures_util::future::join_all(tasks)).await;
     Ok(0)
 }
 
-/// Loads the store's first snapshot and keeps it current in a background task.
+/// The background task of a store; it ends only with an error that must stop skydns.
+type StoreTask = tokio::task::JoinHandle<Result<()>>;
+
+/// Loads the store's first snapshot and keeps it current in a background task. The file
+/// store loads before this returns; the etcd store loads in the task (queries get SERVFAIL
+/// until then) and applies its `/<prefix>/config` before its first snapshot is published. The
+/// task ends only with an error that must stop skydns. Returns the start-up settings with the
+/// store's config applied when it was read here (file store).
 fn start_store(
-    startup: &StartupConfig,
+    startup: StartupConfig,
+    base: &Layer,
     store: Arc<StoreState>,
-) -> Result<tokio::task::JoinHandle<()>> {
+    runtime: Arc<ArcSwap<RuntimeConfig>>,
+) -> Result<(StartupConfig, StoreTask)> {
+    let prefix = startup.path_prefix.clone();
     match &startup.store {
         StoreConfig::File(path) => {
-            file::load_into(path, &startup.path_prefix, &store)?;
-            Ok(tokio::spawn(file::watch(
-                path.clone(),
-                startup.path_prefix.clone(),
-                store,
-            )))
+            file::load_into(path, &prefix, &store)?;
+            let store_value = store.config_value();
+            let (startup, runtime_cfg) =
+                resolve_config(base, &prefix, store_value.as_deref().map(|v| v.as_slice()))?;
+            runtime.store(Arc::new(runtime_cfg));
+            let path = path.clone();
+            let task = tokio::spawn(async move {
+                file::watch(path, prefix, store).await;
+                Ok(())
+            });
+            Ok((startup, task))
         }
-        StoreConfig::Etcd(_) => bail!(
-            "the etcd store is not available in this build; use --file {}",
-            Path::new("PATH").display()
-        ),
+        StoreConfig::Etcd(cfg) => {
+            let connector = Connector::new(cfg)?;
+            tracing::info!(endpoints = ?connector.endpoints(), "loading /{prefix}/ from etcd");
+            let base = base.clone();
+            let accept_first = move |value: Option<&[u8]>| {
+                let (_, runtime_cfg) = resolve_config(&base, &prefix, value)?;
+                runtime.store(Arc::new(runtime_cfg));
+                Ok::<(), anyhow::Error>(())
+            };
+            let etcd = EtcdStore::new(connector, &startup.path_prefix);
+            let task = tokio::spawn(async move { Err(etcd.run(store, accept_first).await) });
+            Ok((startup, task))
+        }
     }
 }
 

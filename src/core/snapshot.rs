@@ -55,6 +55,11 @@ pub enum Change {
     Delete {
         key: String,
     },
+    /// The key's lease was kept alive: only its deadline moves.
+    Lease {
+        key: String,
+        lease_deadline: Option<Instant>,
+    },
 }
 
 /// An immutable view of every service under the prefix.
@@ -110,6 +115,18 @@ impl Snapshot {
                 Change::Delete { key } => {
                     if let Some(path) = key_to_path(prefix, &key) {
                         snap.entries.remove(&path);
+                    }
+                }
+                Change::Lease {
+                    key,
+                    lease_deadline,
+                } => {
+                    let entry = key_to_path(prefix, &key).and_then(|p| snap.entries.get_mut(&p));
+                    if let Some(entry) = entry {
+                        *entry = Arc::new(Entry {
+                            lease_deadline,
+                            ..Entry::clone(entry)
+                        });
                     }
                 }
             }

@@ -2,5 +2,6 @@
 
 #![allow(dead_code)]
 
+pub mod etcd;
 pub mod golden;
 pub mod server;
