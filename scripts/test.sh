@@ -8,6 +8,7 @@ PACKAGES=(
   protobuf-compiler pkg-config   # build: etcd-client needs protoc
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
+  openssl                        # test CA and certificates for etcd TLS
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

@@ -150,7 +150,12 @@ pub struct Etcd {
 impl Etcd {
     /// A single-member etcd, healthy.
     pub fn start() -> Etcd {
-        let mut e = Self::member("solo", free_port(), free_port(), None);
+        Self::start_on(free_port())
+    }
+
+    /// A single-member etcd on the given client port, healthy.
+    pub fn start_on(client_port: u16) -> Etcd {
+        let mut e = Self::member("solo", client_port, free_port(), None);
         e.finish_args(&format!("solo=http://127.0.0.1:{}", e.peer_port));
         e.spawn();
         e.wait_healthy();
@@ -238,8 +243,9 @@ impl Etcd {
     fn finish_args(&mut self, initial_cluster: &str) {
         self.args
             .push(format!("--initial-cluster={initial_cluster}"));
-        self.args
-            .push(format!("--initial-cluster-token=t{}", self.peer_port));
+        // Members of one cluster share the token: derive it from the cluster's member list.
+        let token: u32 = initial_cluster.bytes().map(u32::from).sum();
+        self.args.push(format!("--initial-cluster-token=t{token}"));
     }
 
     fn spawn(&mut self) {
