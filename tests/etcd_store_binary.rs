@@ -1,6 +1,6 @@
 //! The real binary on a real etcd, queried with dig: changes visible quickly, lease TTLs,
 //! serving the last snapshot while etcd is stopped or restarted, compaction, TLS with a client
-//! certificate, fail-over in a three-member cluster, start-up without etcd, and the
+//! certificate and a read-only etcd user, fail-over in a three-member cluster, start-up without etcd, and the
 //! `/skydns/config` key taking precedence (or stopping start-up when invalid).
 
 mod common;
@@ -242,6 +242,47 @@ fn tls_with_a_client_certificate() {
     let out = run_to_exit(&[&plain, &ca, &pem, &key, &free_addr()]);
     assert_eq!(out.0, Some(1));
     assert!(out.1.contains("refusing plain text"), "{}", out.1);
+}
+
+#[test]
+fn user_and_password_authentication() {
+    let dir = TempDir::new("etcd-auth");
+    let mut etcd = Etcd::start();
+    etcd.enable_password_auth();
+    etcd.put("/skydns/local/skydns/auth/1", &service("10.9.9.1"));
+    let s = start(
+        &etcd.endpoint(),
+        &dir,
+        &["--username=skydns", "--password=skydnspw"],
+    );
+    assert!(wait_until(SOON, || shows(
+        &s,
+        "auth.skydns.local",
+        "10.9.9.1"
+    )));
+    etcd.put("/skydns/local/skydns/auth/2", &service("10.9.9.2"));
+    assert!(wait_until(SOON, || shows(
+        &s,
+        "2.auth.skydns.local",
+        "10.9.9.2"
+    )));
+
+    let wrong = start(
+        &etcd.endpoint(),
+        &dir,
+        &["--username=skydns", "--password=wrong"],
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        status(&wrong.dig(&["auth.skydns.local", "A"])).as_deref(),
+        Some("SERVFAIL")
+    );
+    let log = wrong.log_text();
+    assert!(log.contains("authentication failed"), "{log}");
+    assert!(
+        !log.contains("wrong"),
+        "the password is never logged: {log}"
+    );
 }
 
 #[test]

@@ -15,8 +15,12 @@ pub struct Certs {
     pub ca_key: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
+    /// CN=skydns: the read-only etcd user skydns runs as.
     pub client_cert: PathBuf,
     pub client_key: PathBuf,
+    /// CN=root: the etcd administrator the tests write with.
+    pub root_cert: PathBuf,
+    pub root_key: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -117,6 +121,7 @@ impl Certs {
             "skydns",
             "extendedKeyUsage=clientAuth\n",
         );
+        issue(dir, "root", "ca", "root", "extendedKeyUsage=clientAuth\n");
         issue(
             dir,
             "stranger",
@@ -131,6 +136,8 @@ impl Certs {
             server_key: dir.join("server.key"),
             client_cert: dir.join("client.crt"),
             client_key: dir.join("client.key"),
+            root_cert: dir.join("root.crt"),
+            root_key: dir.join("root.key"),
         }
     }
 }
@@ -142,6 +149,8 @@ pub struct Etcd {
     pub peer_port: u16,
     args: Vec<String>,
     tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// `user:password` for etcdctl once password authentication is on.
+    user: Option<String>,
     child: Option<Child>,
     log: PathBuf,
     _dir: TempDir,
@@ -162,7 +171,9 @@ impl Etcd {
         e
     }
 
-    /// A single-member etcd serving TLS and requiring client certificates from `certs`' CA.
+    /// A single-member etcd serving TLS, requiring client certificates from `certs`' CA, with
+    /// authentication on: the certificate's CN is the user; `root` may do anything, `skydns`
+    /// may only read `/skydns/`. etcdctl runs as root.
     pub fn start_tls(certs: &Certs) -> Etcd {
         let mut e = Self::member(
             "tls",
@@ -170,8 +181,8 @@ impl Etcd {
             free_port(),
             Some((
                 certs.ca.clone(),
-                certs.client_cert.clone(),
-                certs.client_key.clone(),
+                certs.root_cert.clone(),
+                certs.root_key.clone(),
             )),
         );
         e.finish_args(&format!("tls=http://127.0.0.1:{}", e.peer_port));
@@ -185,7 +196,38 @@ impl Etcd {
         }
         e.spawn();
         e.wait_healthy();
+        e.enable_auth("--no-password", "--no-password");
         e
+    }
+
+    /// Turns authentication on with passwords: `root`/`rootpw` may do anything (etcdctl runs
+    /// as root from now on), `skydns`/`skydnspw` may only read `/skydns/`.
+    pub fn enable_password_auth(&mut self) {
+        self.enable_auth("--new-user-password=rootpw", "--new-user-password=skydnspw");
+        self.user = Some("root:rootpw".to_owned());
+    }
+
+    fn enable_auth(&self, root_password: &str, skydns_password: &str) {
+        let commands: [&[&str]; 8] = [
+            &["user", "add", "root", root_password],
+            &["role", "add", "root"],
+            &["user", "grant-role", "root", "root"],
+            &["role", "add", "skydns-ro"],
+            &[
+                "role",
+                "grant-permission",
+                "skydns-ro",
+                "--prefix=true",
+                "read",
+                "/skydns/",
+            ],
+            &["user", "add", "skydns", skydns_password],
+            &["user", "grant-role", "skydns", "skydns-ro"],
+            &["auth", "enable"],
+        ];
+        for cmd in commands {
+            self.ctl(cmd);
+        }
     }
 
     /// A three-member cluster on loopback, healthy.
@@ -234,6 +276,7 @@ impl Etcd {
             peer_port,
             args,
             tls,
+            user: None,
             child: None,
             log: dir.path().join("etcd.log"),
             _dir: dir,
@@ -292,6 +335,9 @@ impl Etcd {
             cmd.arg(format!("--cacert={}", ca.display()))
                 .arg(format!("--cert={}", cert.display()))
                 .arg(format!("--key={}", key.display()));
+        }
+        if let Some(user) = &self.user {
+            cmd.arg(format!("--user={user}"));
         }
         let out = cmd
             .args(args)
