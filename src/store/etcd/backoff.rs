@@ -8,8 +8,9 @@ use rand::Rng;
 
 /// The first wait after a failure.
 pub const INITIAL: Duration = Duration::from_millis(100);
-/// The longest wait between two attempts.
-pub const CAP: Duration = Duration::from_secs(5);
+/// The longest wait between two attempts (new data is visible within about this long after
+/// etcd comes back).
+pub const CAP: Duration = Duration::from_secs(4);
 
 /// Backoff state: how many failures in a row.
 #[derive(Debug, Default)]

@@ -21,7 +21,7 @@ pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use etcd_client::Client;
 use thiserror::Error;
@@ -33,6 +33,9 @@ use super::StoreState;
 
 /// How long one unary call (a Range page, a lease look-up) may take.
 pub const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A session in sync at least this long resets the backoff when it ends.
+const STABLE_SESSION: Duration = Duration::from_secs(5);
 
 /// Why a session with etcd ended.
 #[derive(Debug, Error)]
@@ -92,10 +95,15 @@ impl EtcdStore {
         let mut backoff = Backoff::default();
         let mut endpoint = 0usize;
         loop {
+            let started = Instant::now();
             let error = match self.session(endpoint, &mut mirror, &state, &mut gate).await {
                 Session::Refused(e) => return e,
                 Session::Synced(error) => {
-                    backoff.reset();
+                    // A session that was in sync for a while starts the backoff over; one
+                    // that fails right after its watch started keeps backing off.
+                    if started.elapsed() >= STABLE_SESSION {
+                        backoff.reset();
+                    }
                     error
                 }
                 Session::Failed(error) => error,

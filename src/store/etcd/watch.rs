@@ -41,6 +41,7 @@ pub async fn follow<E>(
     let mut last_heard = Instant::now();
     let mut probe_sent: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(500));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let error = loop {
         tokio::select! {
             message = stream.message() => {
