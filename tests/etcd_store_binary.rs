@@ -127,6 +127,36 @@ fn a_kept_alive_lease_keeps_its_key() {
 }
 
 #[test]
+fn leased_keys_are_held_while_etcd_is_stopped() {
+    let dir = TempDir::new("etcd-lease-hold");
+    let etcd = Etcd::start();
+    let s = start(&etcd.endpoint(), &dir, &[]);
+    let lease = etcd.lease(6);
+    etcd.put_with_lease("/skydns/local/skydns/held/x", &service("10.9.1.9"), &lease);
+    assert!(wait_until(SOON, || shows(
+        &s,
+        "held.skydns.local",
+        "10.9.1.9"
+    )));
+    etcd.pause();
+    let stopped = Instant::now();
+    while stopped.elapsed() < Duration::from_secs(9) {
+        let lines = a_records(&s, "held.skydns.local");
+        let ttl: u32 = lines
+            .first()
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or_else(|| panic!("leased key gone after {:?}", stopped.elapsed()));
+        assert!(ttl <= 6, "TTL {ttl}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Back, etcd expires the lease that nobody kept alive: the key goes.
+    etcd.resume();
+    assert!(wait_until(Duration::from_secs(20), || {
+        status(&s.dig(&["held.skydns.local", "A"])).as_deref() == Some("NXDOMAIN")
+    }));
+}
+
+#[test]
 fn serves_the_last_snapshot_while_etcd_is_stopped_or_restarted() {
     let dir = TempDir::new("etcd-outage");
     let mut etcd = Etcd::start();

@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 
 use etcd_client::Client;
 
-use super::{rpc, SyncError};
+use super::{rpc_within, SyncError};
 use crate::core::snapshot::Change;
 
 /// Lease look-ups in flight at once.
 const PARALLEL_LOOKUPS: usize = 64;
+/// How long one lease look-up may take. Short, so that a silent etcd is noticed (and leases
+/// held) before a lease asked about at half its TTL runs out.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 /// A lease is not asked about more often than this.
 const MIN_RECHECK: Duration = Duration::from_secs(1);
 
@@ -23,6 +26,8 @@ struct Lease {
     deadline: Instant,
     granted: Duration,
     checked: Instant,
+    /// The deadline was extended while etcd was unreachable: ask again first thing.
+    held: bool,
     keys: HashSet<String>,
 }
 
@@ -61,6 +66,7 @@ impl Leases {
             deadline: time.deadline,
             granted: time.granted,
             checked: time.checked,
+            held: false,
             keys: HashSet::new(),
         });
         lease.deadline = time.deadline;
@@ -96,14 +102,15 @@ impl Leases {
         }
     }
 
-    /// Leases to ask about again: half their granted TTL has passed since the deadline was
-    /// last learned, and they were not asked about in the last second.
+    /// Leases to ask about again: held ones, and those with half their granted TTL passed
+    /// since the deadline was last learned that were not asked about in the last second.
     pub fn due(&self, now: Instant) -> Vec<i64> {
         self.by_id
             .iter()
             .filter(|(_, l)| {
-                now.duration_since(l.checked) >= MIN_RECHECK
-                    && l.deadline.saturating_duration_since(now) < l.granted / 2
+                l.held
+                    || (now.duration_since(l.checked) >= MIN_RECHECK
+                        && l.deadline.saturating_duration_since(now) < l.granted / 2)
             })
             .map(|(id, _)| *id)
             .collect()
@@ -121,12 +128,34 @@ impl Leases {
             lease.deadline = time.deadline;
             lease.granted = time.granted;
             lease.checked = time.checked;
+            lease.held = false;
             if moved {
                 changes.extend(lease.keys.iter().map(|key| Change::Lease {
                     key: key.clone(),
                     lease_deadline: Some(time.deadline),
                 }));
             }
+        }
+        changes
+    }
+}
+
+impl Leases {
+    /// While etcd is unreachable: every lease that would run out within `horizon` (the wait
+    /// before the next attempt, plus a margin) counts as renewed now. Returns the deadline
+    /// changes for the snapshot.
+    pub fn hold(&mut self, now: Instant, horizon: Duration) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for lease in self.by_id.values_mut() {
+            if lease.deadline >= now + horizon {
+                continue;
+            }
+            lease.deadline = now + lease.granted.max(horizon);
+            lease.held = true;
+            changes.extend(lease.keys.iter().map(|key| Change::Lease {
+                key: key.clone(),
+                lease_deadline: Some(lease.deadline),
+            }));
         }
         changes
     }
@@ -146,7 +175,12 @@ pub async fn look_up(client: &Client, ids: &[i64]) -> Result<Vec<(i64, LeaseTime
             let mut lease = client.lease_client();
             async move {
                 let sent = Instant::now();
-                let resp = rpc("lease time-to-live", lease.time_to_live(id, None)).await?;
+                let resp = rpc_within(
+                    "lease time-to-live",
+                    LOOKUP_TIMEOUT,
+                    lease.time_to_live(id, None),
+                )
+                .await?;
                 let left = Duration::from_secs(u64::try_from(resp.ttl()).unwrap_or(0));
                 let granted = Duration::from_secs(u64::try_from(resp.granted_ttl()).unwrap_or(0));
                 Ok::<_, SyncError>((
@@ -194,6 +228,18 @@ mod tests {
         assert!(l
             .refresh(vec![(7, time(now + Duration::from_secs(6), 10, 10))])
             .is_empty());
+        let later = now + Duration::from_secs(15);
+        assert!(l
+            .hold(now + Duration::from_secs(12), Duration::from_secs(2))
+            .is_empty());
+        assert_eq!(
+            l.hold(later, Duration::from_secs(2)).len(),
+            2,
+            "about to run out: held"
+        );
+        assert_eq!(l.deadline(7), Some(later + Duration::from_secs(10)));
+        assert!(l.hold(later, Duration::from_secs(2)).is_empty());
+        assert_eq!(l.due(later), vec![7], "a held lease is asked first thing");
         l.detach("/skydns/a");
         l.attach("/skydns/b", 0);
         assert_eq!(l.deadline(7), None, "a lease without keys is forgotten");

@@ -2,7 +2,7 @@
 //! keeps what the snapshot does not hold (the last revision, the raw `/<prefix>/config` value,
 //! lease deadlines).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use etcd_client::{Client, Event, EventType};
 
@@ -150,6 +150,18 @@ impl Mirror {
         let times = leases::look_up(client, &due).await?;
         let changes = self.leases.refresh(times);
         Ok((!changes.is_empty()).then(|| self.changed(base, changes)))
+    }
+
+    /// etcd is unreachable: holds leased keys that would run out within `horizon`; returns
+    /// the snapshot with their new deadlines, if any moved.
+    pub fn hold_leases(
+        &mut self,
+        base: &Snapshot,
+        now: Instant,
+        horizon: Duration,
+    ) -> Option<Update> {
+        let changes = self.leases.hold(now, horizon);
+        (!changes.is_empty()).then(|| self.changed(base, changes))
     }
 
     fn changed(&self, base: &Snapshot, changes: Vec<Change>) -> Update {

@@ -37,6 +37,9 @@ pub const RPC_TIMEOUT: Duration = Duration::from_secs(5);
 /// A session in sync at least this long resets the backoff when it ends.
 const STABLE_SESSION: Duration = Duration::from_secs(5);
 
+/// While etcd is unreachable, leases are held until the next attempt plus this margin.
+const LEASE_HOLD_MARGIN: Duration = Duration::from_secs(2);
+
 /// Why a session with etcd ended.
 #[derive(Debug, Error)]
 pub enum SyncError {
@@ -59,12 +62,18 @@ pub async fn rpc<T>(
     call: &'static str,
     fut: impl Future<Output = Result<T, etcd_client::Error>>,
 ) -> Result<T, SyncError> {
-    match tokio::time::timeout(RPC_TIMEOUT, fut).await {
+    rpc_within(call, RPC_TIMEOUT, fut).await
+}
+
+/// Runs one unary call that must answer within `limit`.
+pub async fn rpc_within<T>(
+    call: &'static str,
+    limit: Duration,
+    fut: impl Future<Output = Result<T, etcd_client::Error>>,
+) -> Result<T, SyncError> {
+    match tokio::time::timeout(limit, fut).await {
         Ok(result) => Ok(result?),
-        Err(_) => Err(SyncError::Timeout {
-            call,
-            after: RPC_TIMEOUT,
-        }),
+        Err(_) => Err(SyncError::Timeout { call, after: limit }),
     }
 }
 
@@ -113,8 +122,15 @@ impl EtcdStore {
                 mirror.needs_reload();
                 continue;
             }
-            state.mark_stale();
             let delay = backoff.next_delay(&mut rand::rng());
+            if state.is_loaded() {
+                let horizon = delay + LEASE_HOLD_MARGIN;
+                if let Some(update) = mirror.hold_leases(&state.snapshot(), Instant::now(), horizon)
+                {
+                    publish(&state, update);
+                }
+            }
+            state.mark_stale();
             let endpoints = self.connector.endpoints();
             let failed = &endpoints[endpoint % endpoints.len()];
             endpoint = endpoint.wrapping_add(1);
