@@ -11,6 +11,7 @@ PACKAGES=(
   unbound                        # upstream servers (forwarding), a validating resolver (DNSSEC)
   bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
   systemd                        # systemd-socket-activate for the socket activation test
+  openssl                        # test CA and certificates for etcd TLS
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 

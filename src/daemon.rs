@@ -10,11 +10,11 @@
 mod reload;
 mod watchdog;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,6 +24,7 @@ use crate::config::{self, Layer, LogTarget, RuntimeConfig, StartupConfig, StoreC
 use crate::dnssec::{self, Signer};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
+use crate::store::etcd::{self, Connector, EtcdStore};
 use crate::store::{file, StoreState};
 use crate::sys::listen::{self, Sockets};
 use crate::sys::logging::{self, LogControl};
@@ -31,6 +32,9 @@ use crate::sys::privileges::{self, Dropped};
 use crate::sys::signals::{Request, SignalRequests};
 use crate::sys::{interfaces, notify};
 use reload::Reloader;
+
+/// How long `skydns check-config` waits for etcd.
+const CHECK_CONFIG_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long in-flight queries get to finish at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
@@ -99,6 +103,7 @@ fn run_service(
     // Files that need root (key material) are read here, between the sockets and the drop. A
     // key named only in `/<prefix>/config` is read after the store loads, as the service user.
     let signer = Arc::new(ArcSwapOption::new(dnssec::load_signer(&runtime_cfg)?));
+    let store_source = StoreSource::prepare(&startup)?;
     report_identity(privileges::drop_privileges(
         startup.user.as_deref(),
         startup.group.as_deref(),
@@ -107,7 +112,15 @@ fn run_service(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let code = runtime.block_on(serve(cli, startup, runtime_cfg, sockets, signer, log));
+    let code = runtime.block_on(serve(
+        cli,
+        startup,
+        runtime_cfg,
+        sockets,
+        store_source,
+        signer,
+        log,
+    ));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
@@ -115,7 +128,20 @@ fn run_service(
 fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
     let store_value = match &startup.store {
         StoreConfig::File(path) => file::load(path, &startup.path_prefix)?.config_value,
-        StoreConfig::Etcd(_) => None,
+        StoreConfig::Etcd(cfg) => {
+            let connector = Connector::new(cfg)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime
+                .block_on(etcd::read_config_value(
+                    &connector,
+                    &startup.path_prefix,
+                    CHECK_CONFIG_TIMEOUT,
+                ))
+                .context("cannot read the configuration from etcd")?
+        }
     };
     let (_, runtime) = resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
     dnssec::load_signer(&runtime)?;
@@ -166,6 +192,7 @@ async fn serve(
     startup: StartupConfig,
     first_runtime: RuntimeConfig,
     sockets: Sockets,
+    store_source: StoreSource,
     signer: Arc<ArcSwapOption<Signer>>,
     log: LogControl,
 ) -> Result<i32> {
@@ -185,7 +212,7 @@ async fn serve(
         &loading_rx,
     )?;
     notify::status("waiting for the first snapshot from the store");
-    let _store_task = start_store(&startup, store.clone())?;
+    let _store_task = start_store(store_source, store.clone())?;
     if !wait_for_store(&store, &mut signals).await {
         return Ok(stop(loading_tx, loading, loading_handler, None).await);
     }
@@ -254,21 +281,39 @@ fn start_servers(
     Ok(tasks)
 }
 
-/// Loads the store's first snapshot and keeps it current in a background task.
-fn start_store(startup: &StartupConfig, store: Arc<StoreState>) -> Result<JoinHandle<()>> {
-    match &startup.store {
-        StoreConfig::File(path) => {
-            file::load_into(path, &startup.path_prefix, &store)?;
-            Ok(tokio::spawn(file::watch(
-                path.clone(),
-                startup.path_prefix.clone(),
-                store,
-            )))
+/// A store ready to start: its files that may need privileges (etcd TLS certificates and
+/// keys) are already read, so it can start after the privilege drop.
+enum StoreSource {
+    File { path: PathBuf, prefix: String },
+    Etcd(Box<EtcdStore>),
+}
+
+impl StoreSource {
+    fn prepare(startup: &StartupConfig) -> Result<Self> {
+        let prefix = startup.path_prefix.clone();
+        Ok(match &startup.store {
+            StoreConfig::File(path) => StoreSource::File {
+                path: path.clone(),
+                prefix,
+            },
+            StoreConfig::Etcd(cfg) => {
+                let connector = Connector::new(cfg)?;
+                tracing::info!(endpoints = ?connector.endpoints(), "loading /{prefix}/ from etcd");
+                StoreSource::Etcd(Box::new(EtcdStore::new(connector, &prefix)))
+            }
+        })
+    }
+}
+
+/// Starts the store's task, which keeps `store` current. The file store loads its first
+/// snapshot before this returns; the etcd store in the task (queries get SERVFAIL until then).
+fn start_store(source: StoreSource, store: Arc<StoreState>) -> Result<JoinHandle<()>> {
+    match source {
+        StoreSource::File { path, prefix } => {
+            file::load_into(&path, &prefix, &store)?;
+            Ok(tokio::spawn(file::watch(path, prefix, store)))
         }
-        StoreConfig::Etcd(_) => bail!(
-            "the etcd store is not available in this build; use --file {}",
-            Path::new("PATH").display()
-        ),
+        StoreSource::Etcd(etcd) => Ok(tokio::spawn(etcd.run(store))),
     }
 }
 

@@ -3,12 +3,15 @@
 //!
 //! Entries are indexed by their path relative to the prefix (`local/skydns/east/...`), in key
 //! order, so a name's subtree is two ordered range scans (`O(log n + k)`) and never a walk over
-//! the whole store.
+//! the whole store. The index is a persistent ordered map: a new snapshot with a few changes
+//! shares everything else with the one it came from, so an update costs `O(changes · log n)`,
+//! not a copy of the store.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Instant;
+
+use imbl::OrdMap;
 
 use super::path::{is_wildcard_label, key_to_path};
 use super::service::{Service, ServiceError};
@@ -55,12 +58,17 @@ pub enum Change {
     Delete {
         key: String,
     },
+    /// The key's lease was kept alive: only its deadline moves.
+    Lease {
+        key: String,
+        lease_deadline: Option<Instant>,
+    },
 }
 
 /// An immutable view of every service under the prefix.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    entries: BTreeMap<String, Arc<Entry>>,
+    entries: OrdMap<Arc<str>, Arc<Entry>>,
     serial: u32,
 }
 
@@ -78,7 +86,7 @@ impl Snapshot {
         entries: impl IntoIterator<Item = (String, Vec<u8>, Option<Instant>)>,
     ) -> (Self, Vec<Rejected>) {
         let mut snap = Snapshot {
-            entries: BTreeMap::new(),
+            entries: OrdMap::new(),
             serial,
         };
         let mut rejected = Vec::new();
@@ -109,7 +117,20 @@ impl Snapshot {
                 } => snap.put(prefix, key, &value, lease_deadline, &mut rejected),
                 Change::Delete { key } => {
                     if let Some(path) = key_to_path(prefix, &key) {
-                        snap.entries.remove(&path);
+                        snap.entries.remove(path.as_str());
+                    }
+                }
+                Change::Lease {
+                    key,
+                    lease_deadline,
+                } => {
+                    let entry =
+                        key_to_path(prefix, &key).and_then(|p| snap.entries.get_mut(p.as_str()));
+                    if let Some(entry) = entry {
+                        *entry = Arc::new(Entry {
+                            lease_deadline,
+                            ..Entry::clone(entry)
+                        });
                     }
                 }
             }
@@ -139,10 +160,10 @@ impl Snapshot {
                     service,
                     lease_deadline,
                 };
-                self.entries.insert(path, Arc::new(entry));
+                self.entries.insert(Arc::from(path), Arc::new(entry));
             }
             Err(error) => {
-                self.entries.remove(&path);
+                self.entries.remove(path.as_str());
                 rejected.push(Rejected { key, error });
             }
         }
@@ -209,15 +230,15 @@ impl Snapshot {
     }
 
     fn subtree_owned(&self, path: String) -> impl Iterator<Item = &Arc<Entry>> {
-        let exact = self.entries.get(&path);
+        let exact = self.entries.get(path.as_str());
         let below = if path.is_empty() {
             self.entries
-                .range::<str, _>((Bound::Unbounded, Bound::Unbounded))
+                .range::<_, str>((Bound::Unbounded, Bound::Unbounded))
         } else {
             let lo = format!("{path}/");
             let hi = format!("{path}0");
             self.entries
-                .range::<str, _>((Bound::Included(lo.as_str()), Bound::Excluded(hi.as_str())))
+                .range::<_, str>((Bound::Included(lo.as_str()), Bound::Excluded(hi.as_str())))
         };
         exact.into_iter().chain(below.map(|(_, e)| e))
     }

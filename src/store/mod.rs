@@ -2,6 +2,7 @@
 //! [`StoreState`]: it publishes a new [`Snapshot`] on every change and records whether it is in
 //! sync; queries only ever read the current snapshot.
 
+pub mod etcd;
 pub mod file;
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -100,6 +101,17 @@ impl StoreState {
         let _ = self.state.compare_exchange(
             SyncState::Synced as u8,
             SyncState::Stale as u8,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// Marks the store in sync again (the source is back and nothing changed meanwhile).
+    /// Does nothing before the first load.
+    pub fn mark_synced(&self) {
+        let _ = self.state.compare_exchange(
+            SyncState::Stale as u8,
+            SyncState::Synced as u8,
             Ordering::AcqRel,
             Ordering::Acquire,
         );
