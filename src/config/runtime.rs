@@ -56,6 +56,11 @@ impl RuntimeConfig {
         format!("local.dns.{}", self.domain)
     }
 
+    /// The TTL of negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §5).
+    pub fn negative_ttl(&self) -> u32 {
+        self.ttl.min(self.min_ttl)
+    }
+
     /// `stub.dns.<domain>`.
     pub fn stub_name(&self) -> String {
         format!("stub.dns.{}", self.domain)

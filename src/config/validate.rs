@@ -82,8 +82,8 @@ pub fn validate(
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| PathBuf::from(s.replace(' ', "+"))),
-        scache: l.scache.unwrap_or(10_000).max(0) as usize,
-        rcache: l.rcache.unwrap_or(0).max(0) as usize,
+        scache: non_negative("scache", l.scache, 10_000)?,
+        rcache: non_negative("rcache", l.rcache, 0)?,
         rcache_ttl: bounded("rcache_ttl", l.rcache_ttl, 60, 0, i32::MAX as u64)? as u32,
         ndots: bounded("ndots", l.ndots, 2, 0, 127)? as usize,
         stubzones: l.stubzones.unwrap_or(false),
@@ -195,6 +195,13 @@ fn etcd(l: &Layer) -> Result<EtcdConfig, ConfigError> {
         username: l.username.clone().filter(|s| !s.is_empty()),
         password: l.password.clone(),
     })
+}
+
+fn non_negative(key: &str, v: Option<i64>, default: usize) -> Result<usize, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(n) => usize::try_from(n).map_err(|_| err(key, format!("must be 0 or more, not {n}"))),
+    }
 }
 
 fn bounded(

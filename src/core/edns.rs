@@ -3,10 +3,11 @@
 //! transport, and truncation that keeps whole RRsets and sets TC.
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
-use hickory_proto::op::{Edns, Message};
+use hickory_proto::op::{Edns, Message, ResponseCode};
 use hickory_proto::rr::{RData, Record};
 
 use super::request::{Request, Transport};
+use super::wire::header_only;
 
 /// Largest DNS message over TCP.
 pub const TCP_LIMIT: usize = 65_535;
@@ -73,9 +74,14 @@ pub fn encode_fitted(mut reply: Message, limit: usize) -> Vec<u8> {
         }
     }
     best.unwrap_or_else(|| {
-        reply.answers.clear();
-        reply.edns = None;
-        reply.to_vec().unwrap_or_default()
+        // Nothing encodes (a record the encoder refuses): never send an empty datagram.
+        let md = &reply.metadata;
+        header_only(
+            md.id,
+            u8::from(md.op_code),
+            md.recursion_desired,
+            ResponseCode::ServFail,
+        )
     })
 }
 

@@ -51,19 +51,12 @@ pub fn answer(
         };
         return policy(reply);
     }
-    let mut ctx = Ctx {
-        snap,
-        cfg,
-        externals,
-        now,
-        rng,
-        needs: Vec::new(),
-    };
+    let mut ctx = Ctx::new(snap, cfg, externals, now, rng);
     let Some(qname) = name_text(req.qname()) else {
         // A label no key can hold: foreign names are forwarded, ours do not exist.
         let text = req.qname().to_lowercase().to_ascii();
         if in_zone(&text, &cfg.domain) {
-            return nxdomain(&ctx, reply, &cfg.domain);
+            return nxdomain(&ctx, req, reply, &cfg.domain);
         }
         return forward_or_refuse(req, cfg, reply);
     };
@@ -71,8 +64,12 @@ pub fn answer(
         if let Some(servers) = stub::servers_for(&ctx, &qname) {
             return if stub::looped(req) {
                 Outcome::Drop
-            } else {
+            } else if cfg.forward_allow.allows(req.client) {
                 Outcome::Stub { servers }
+            } else {
+                // Stub forwarding is forwarding: only for clients the ACL allows (RFC 5358).
+                reply.metadata.response_code = ResponseCode::Refused;
+                policy(reply)
             };
         }
     }
@@ -138,14 +135,14 @@ fn authoritative(
     // The apex always exists, with or without data.
     let found = found.or_else(|| apex.then(|| (Vec::new(), Vec::new())));
     let Some((mut answers, mut additional)) = found else {
-        return nxdomain(ctx, reply, qname);
+        return nxdomain(ctx, req, reply, qname);
     };
     if answers.is_empty() {
         reply.authorities = negative::authority(ctx);
         return Outcome::Reply(Reply {
             message: reply,
             source: Source::Auth,
-            denial: Some(negative::nodata(ctx, lookup, apex)),
+            denial: req.dnssec_ok().then(|| negative::nodata(ctx, lookup, apex)),
         });
     }
     tidy(&mut answers);
@@ -188,14 +185,15 @@ fn rfc8482(ctx: &Ctx<'_>, owner: &Name) -> Record {
     record(owner, ctx.cfg.ttl, RData::HINFO(hinfo))
 }
 
-fn nxdomain(ctx: &Ctx<'_>, mut reply: Message, qname: &str) -> Outcome {
+/// NXDOMAIN with the SOA; the denial proof is worked out only for DNSSEC-aware queries.
+fn nxdomain(ctx: &Ctx<'_>, req: &Request, mut reply: Message, qname: &str) -> Outcome {
     reply.metadata.response_code = ResponseCode::NXDomain;
     reply.metadata.authoritative = true;
     reply.authorities = negative::authority(ctx);
     Outcome::Reply(Reply {
         message: reply,
         source: Source::Auth,
-        denial: Some(negative::nxdomain(ctx, qname)),
+        denial: req.dnssec_ok().then(|| negative::nxdomain(ctx, qname)),
     })
 }
 

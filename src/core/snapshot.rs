@@ -21,6 +21,11 @@ use super::service::{Service, ServiceError};
 /// zone cheap.
 pub const MAX_LOOKUP_RESULTS: usize = 4096;
 
+/// Upper bound on the entries a wildcard look-up examines: `x.*.<domain>` walks the subtree
+/// above its first wildcard, which may be most of the store; past this many entries the look-up
+/// ends with what it found.
+pub const MAX_WILDCARD_SCAN: usize = 50_000;
+
 /// One service as the snapshot keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -212,6 +217,9 @@ impl Snapshot {
     }
 
     fn matches<'a>(&'a self, path: &str) -> Box<dyn Iterator<Item = &'a Arc<Entry>> + 'a> {
+        if !path.split('/').any(is_wildcard_label) {
+            return Box::new(self.subtree_owned(path.to_owned()));
+        }
         let segments: Vec<String> = if path.is_empty() {
             Vec::new()
         } else {
@@ -223,6 +231,7 @@ impl Snapshot {
                 let base = segments[..first_wild].join("/");
                 Box::new(
                     self.subtree_owned(base)
+                        .take(MAX_WILDCARD_SCAN)
                         .filter(move |entry| wildcard_match(&segments, &entry.path)),
                 )
             }

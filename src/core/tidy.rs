@@ -1,71 +1,56 @@
 //! Final touches on an authoritative answer: identical records collapse to one (one CNAME per
-//! owner), and every record of an RRset gets the RRset's smallest TTL (RFC 2181 §5.2).
+//! owner), the records of each RRset stand together, and every record of an RRset gets the
+//! RRset's smallest TTL (RFC 2181 §5.2). Linear in the number of records (names hash and
+//! compare case-insensitively).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+
+/// Splits records into RRsets (same owner, type and class), in the order RRsets first appear.
+pub fn group_rrsets(records: Vec<Record>) -> Vec<Vec<Record>> {
+    let mut sets: Vec<Vec<Record>> = Vec::new();
+    let mut index: HashMap<(Name, RecordType, DNSClass), usize> = HashMap::new();
+    for record in records {
+        let key = (record.name.clone(), record.record_type(), record.dns_class);
+        match index.get(&key) {
+            Some(&i) => sets[i].push(record),
+            None => {
+                index.insert(key, sets.len());
+                sets.push(vec![record]);
+            }
+        }
+    }
+    sets
+}
 
 /// Removes repeated records, keeping the first; of several CNAMEs with one owner only the
 /// first stays.
-pub fn dedup(records: &mut Vec<Record>) {
-    let mut kept: Vec<Record> = Vec::with_capacity(records.len());
-    for record in records.drain(..) {
-        let duplicate = kept.iter().any(|k| {
-            k.record_type() == record.record_type()
-                && k.dns_class == record.dns_class
-                && k.name == record.name
-                && (record.record_type() == RecordType::CNAME || k.data == record.data)
-        });
-        if !duplicate {
-            kept.push(record);
-        }
-    }
-    *records = kept;
+fn dedup(records: Vec<Record>) -> Vec<Record> {
+    let mut seen: HashSet<(Name, RecordType, DNSClass, Option<RData>)> = HashSet::new();
+    records
+        .into_iter()
+        .filter(|r| {
+            let data = (r.record_type() != RecordType::CNAME).then(|| r.data.clone());
+            seen.insert((r.name.clone(), r.record_type(), r.dns_class, data))
+        })
+        .collect()
 }
 
-/// Gives every record of an RRset the smallest TTL in that RRset.
-pub fn equalize_ttls(records: &mut [Record]) {
-    let mut min: HashMap<(Name, RecordType), u32> = HashMap::new();
-    for r in records.iter() {
-        let key = (r.name.to_lowercase(), r.record_type());
-        let ttl = min.entry(key).or_insert(r.ttl);
-        *ttl = (*ttl).min(r.ttl);
-    }
-    for r in records.iter_mut() {
-        if let Some(ttl) = min.get(&(r.name.to_lowercase(), r.record_type())) {
-            r.ttl = *ttl;
-        }
+/// Gives every record of an RRset the RRset's smallest TTL.
+pub fn equalize_ttls(rrset: &mut [Record]) {
+    if let Some(min) = rrset.iter().map(|r| r.ttl).min() {
+        rrset.iter_mut().for_each(|r| r.ttl = min);
     }
 }
 
-/// Groups the records of each RRset together, keeping the order in which RRsets first appear
-/// (truncation and signing work on whole RRsets).
-pub fn group_rrsets(records: &mut Vec<Record>) {
-    let mut order: Vec<(Name, RecordType)> = Vec::new();
-    for r in records.iter() {
-        let key = (r.name.to_lowercase(), r.record_type());
-        if !order.contains(&key) {
-            order.push(key);
-        }
-    }
-    if order.len() <= 1 {
-        return;
-    }
-    let mut all = std::mem::take(records);
-    for key in order {
-        let (same, rest): (Vec<Record>, Vec<Record>) = all
-            .into_iter()
-            .partition(|r| r.record_type() == key.1 && r.name.to_lowercase() == key.0);
-        records.extend(same);
-        all = rest;
-    }
-}
-
-/// All three, for one section.
+/// Dedup, RRsets together, equal TTLs: for one section.
 pub fn tidy(records: &mut Vec<Record>) {
-    dedup(records);
-    group_rrsets(records);
-    equalize_ttls(records);
+    let sets = group_rrsets(dedup(std::mem::take(records)));
+    for mut set in sets {
+        equalize_ttls(&mut set);
+        records.extend(set);
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +86,18 @@ mod tests {
     }
 
     #[test]
+    fn rrsets_are_grouped_in_first_appearance_order() {
+        let mut v = vec![
+            a("x.", [1, 1, 1, 1], 5),
+            a("y.", [2, 2, 2, 2], 5),
+            a("X.", [3, 3, 3, 3], 5),
+        ];
+        tidy(&mut v);
+        let names: Vec<String> = v.iter().map(|r| r.name.to_ascii()).collect();
+        assert_eq!(names, vec!["x.", "X.", "y."]);
+    }
+
+    #[test]
     fn one_cname_per_owner() {
         let c = |t: &str| {
             Record::from_rdata(
@@ -109,8 +106,7 @@ mod tests {
                 RData::CNAME(CNAME(Name::from_ascii(t).unwrap())),
             )
         };
-        let mut v = vec![c("a."), c("b.")];
-        dedup(&mut v);
+        let v = dedup(vec![c("a."), c("b.")]);
         assert_eq!(v.len(), 1);
     }
 }

@@ -17,7 +17,6 @@ pub mod key;
 pub mod nsec3;
 pub mod sign;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
@@ -25,6 +24,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::config::RuntimeConfig;
+use crate::core::tidy::{equalize_ttls, group_rrsets};
 use crate::core::{Denial, Reply, Request, Source};
 use cache::{RrsetKey, SigCache};
 pub use key::{KeyError, SignError, ZoneKey};
@@ -58,11 +58,6 @@ impl Signer {
         &self.key
     }
 
-    /// Number of cached signatures.
-    pub fn cached(&self) -> usize {
-        self.cache.len()
-    }
-
     /// The reply to send for `reply`, signed when it is ours and the query asked for DNSSEC.
     pub fn apply(
         &self,
@@ -85,7 +80,7 @@ impl Signer {
             return Ok(message);
         }
         if let Some(denial) = denial {
-            let ttl = cfg.ttl.min(cfg.min_ttl);
+            let ttl = cfg.negative_ttl();
             message
                 .authorities
                 .extend(self.denial_records(req, &denial, ttl));
@@ -149,8 +144,7 @@ impl Signer {
             let signable = rrset[0].record_type() != RecordType::RRSIG
                 && self.key.zone.zone_of(&rrset[0].name);
             if signable {
-                let ttl = rrset.iter().map(|r| r.ttl).min().unwrap_or(0);
-                rrset.iter_mut().for_each(|r| r.ttl = ttl);
+                equalize_ttls(&mut rrset);
                 let rrsig = self.rrsig(&rrset, window, now)?;
                 out.extend(rrset);
                 out.push(rrsig);
@@ -175,24 +169,6 @@ impl Signer {
         }
         Ok(rrsig)
     }
-}
-
-/// Splits records into RRsets (same owner, ignoring case, type and class), in the order of
-/// their first record.
-fn group_rrsets(records: Vec<Record>) -> Vec<Vec<Record>> {
-    let mut sets: Vec<Vec<Record>> = Vec::new();
-    let mut index: HashMap<(Name, RecordType, DNSClass), usize> = HashMap::new();
-    for record in records {
-        let key = (record.name.clone(), record.record_type(), record.dns_class);
-        match index.get(&key) {
-            Some(&i) => sets[i].push(record),
-            None => {
-                index.insert(key, sets.len());
-                sets.push(vec![record]);
-            }
-        }
-    }
-    sets
 }
 
 #[cfg(test)]

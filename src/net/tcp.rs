@@ -62,7 +62,7 @@ async fn connection(
     peer: SocketAddr,
     handler: Arc<Handler>,
     limits: TcpLimits,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     loop {
@@ -70,9 +70,13 @@ async fn connection(
             return;
         }
         let mut len = [0u8; 2];
-        match timeout(limits.idle_timeout, stream.read_u8()).await {
-            Ok(Ok(first)) => len[0] = first,
-            _ => return,
+        // Idle between queries: close on the idle timeout or at shutdown.
+        tokio::select! {
+            first = timeout(limits.idle_timeout, stream.read_u8()) => match first {
+                Ok(Ok(first)) => len[0] = first,
+                _ => return,
+            },
+            _ = shutdown.changed() => return,
         }
         let message = timeout(limits.read_timeout, async {
             len[1] = stream.read_u8().await?;

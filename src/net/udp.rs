@@ -10,7 +10,7 @@ use super::Handler;
 use crate::core::Transport;
 
 /// Queries handled at once per UDP socket.
-pub const MAX_IN_FLIGHT: usize = 1024;
+pub const MAX_IN_FLIGHT: usize = 4096;
 
 /// Largest datagram we read.
 const RECV_BUFFER: usize = 65_535;

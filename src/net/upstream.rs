@@ -6,8 +6,10 @@
 //!
 //! Servers are tried in turn, starting at a rotating index when asked to rotate: the next one is
 //! tried after a timeout, a transport error or a SERVFAIL/REFUSED-like reply. A single server is
-//! tried twice. Every exchange is bounded by the per-exchange timeout, so a failure is known
-//! within `max(2, servers) * timeout`.
+//! tried twice. Every exchange is bounded by the per-exchange timeout and all of them together
+//! by [`MAX_TOTAL`] (or one timeout, when that is longer), so the client hears SERVFAIL before
+//! its own resolver gives up (stub resolvers wait 5 s). When every server fails, one warning per
+//! [`WARN_INTERVAL`] says so (with the last error), so a wrong `nameservers` is noticed.
 //!
 //! A truncated UDP reply makes us ask the same server again over TCP (RFC 7766), so the
 //! answer we hand on is complete; the client-facing reply is fitted to the client's size later.
@@ -17,7 +19,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
@@ -31,6 +33,12 @@ use crate::core::Transport;
 
 /// Upstream exchanges (forwarded queries and look-ups) in flight at once.
 pub const MAX_OUTSTANDING: usize = 1000;
+
+/// Upper bound on all the exchanges for one query together.
+pub const MAX_TOTAL: Duration = Duration::from_secs(4);
+
+/// At most one "every upstream failed" warning per this interval.
+pub const WARN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Largest UDP reply we read from an upstream.
 const UDP_BUFFER: usize = 65_535;
@@ -75,6 +83,9 @@ pub enum ExchangeError {
 pub struct Upstreams {
     outstanding: Semaphore,
     next: AtomicUsize,
+    /// When the last failure warning was logged, in ms since `created` (0: never).
+    warned_at_ms: AtomicU64,
+    created: Instant,
 }
 
 impl Default for Upstreams {
@@ -89,6 +100,8 @@ impl Upstreams {
         Upstreams {
             outstanding: Semaphore::new(limit),
             next: AtomicUsize::new(0),
+            warned_at_ms: AtomicU64::new(0),
+            created: Instant::now(),
         }
     }
 
@@ -114,11 +127,17 @@ impl Upstreams {
             0
         };
         let attempts = servers.len().max(2);
+        let budget = per_exchange.max(MAX_TOTAL.min(per_exchange * attempts as u32));
+        let deadline = Instant::now() + budget;
         let mut query = query.clone();
         let mut last = None;
         for attempt in 0..attempts {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
             let server = servers[(start + attempt) % servers.len()];
-            match exchange_one(&mut query, server, transport, per_exchange).await {
+            match exchange_one(&mut query, server, transport, per_exchange.min(left)).await {
                 Ok(reply) => return Ok(reply),
                 Err(OneError::Encode(e)) => return Err(UpstreamError::Encode(e)),
                 Err(OneError::Failed(e)) => {
@@ -127,12 +146,27 @@ impl Upstreams {
                 }
             }
         }
-        Err(UpstreamError::AllFailed(last.unwrap_or(
-            ExchangeError::Timeout {
-                server: servers[0],
-                timeout: per_exchange,
-            },
-        )))
+        let error = UpstreamError::AllFailed(last.unwrap_or(ExchangeError::Timeout {
+            server: servers[0],
+            timeout: per_exchange,
+        }));
+        self.warn_rarely(&error);
+        Err(error)
+    }
+
+    /// Logs `error` as a warning unless one was logged within [`WARN_INTERVAL`].
+    fn warn_rarely(&self, error: &UpstreamError) {
+        let now_ms = self.created.elapsed().as_millis() as u64 + 1;
+        let last = self.warned_at_ms.load(Ordering::Relaxed);
+        let due = last == 0 || now_ms.saturating_sub(last) >= WARN_INTERVAL.as_millis() as u64;
+        if due
+            && self
+                .warned_at_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!("upstream servers failed (one warning per {WARN_INTERVAL:?}): {error}");
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub enum FileStoreError {
     },
     #[error("{path} must hold a JSON object mapping keys to values")]
     NotAnObject { path: PathBuf },
+    #[error("the file store reader failed: {0}")]
+    Task(String),
 }
 
 /// What one read of the file gives.
@@ -113,7 +115,12 @@ pub async fn watch(path: PathBuf, prefix: String, state: Arc<StoreState>) {
         }
         last = now;
         let started = Instant::now();
-        match load(&path, &prefix) {
+        // Reading and parsing a big file blocks: keep it off the threads that answer queries.
+        let (p, pre) = (path.clone(), prefix.clone());
+        let result = tokio::task::spawn_blocking(move || load(&p, &pre))
+            .await
+            .unwrap_or_else(|e| Err(FileStoreError::Task(e.to_string())));
+        match result {
             Ok(loaded) => {
                 let services = loaded.snapshot.len();
                 state.publish(loaded.snapshot, loaded.config_value, &loaded.rejected);

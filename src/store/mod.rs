@@ -90,11 +90,6 @@ impl StoreState {
         self.loaded.notify_waiters();
     }
 
-    /// Publishes a new snapshot without touching the config value.
-    pub fn publish_snapshot(&self, snapshot: Snapshot, rejected: &[Rejected]) {
-        self.publish(snapshot, self.config_value().map(|v| v.to_vec()), rejected);
-    }
-
     /// Marks the store stale (source unreachable); the last snapshot keeps being served.
     /// Does nothing before the first load.
     pub fn mark_stale(&self) {

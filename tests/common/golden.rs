@@ -8,7 +8,8 @@
 //! === title
 //! query: NAME TYPE [+do] [+tcp] [+noedns] [+bufsize=N] [+edns=V] [+from=IP] [+class=CH] [+id=N]
 //! config: key=value ...            (settings on top of the fixture's /skydns/config)
-//! upstream: NAME TYPE VALUE        (an upstream answer for an external look-up; VALUE "fail")
+//! upstream: NAME TYPE VALUE        (an upstream answer record for an external look-up: an
+//!                                  IP, CNAME=TARGET, VALUE@OWNER for another owner, "fail")
 //! outcome: forward | drop | stub IP:PORT,... | need NAME TYPE,...   (instead of a reply)
 //! rcode: NOERROR
 //! flags: qr aa rd                  (exactly these header flags)
@@ -225,7 +226,11 @@ fn externals(case: &Case) -> Externals {
             grouped.insert(key, None);
             continue;
         }
-        let owner = Name::from_ascii(name).unwrap();
+        // `VALUE@OWNER` makes a record owned by another name than the one asked.
+        let (value, owner) = match value.split_once('@') {
+            Some((v, o)) => (v, Name::from_ascii(o).unwrap()),
+            None => (value, Name::from_ascii(name).unwrap()),
+        };
         let data = if let Some(target) = value.strip_prefix("CNAME=") {
             RData::CNAME(CNAME(Name::from_ascii(target).unwrap()))
         } else {

@@ -115,7 +115,11 @@ fn resolve(
 
 /// The upstream answer for an external target, with TTLs set to `rcache_ttl`; `None` when the
 /// look-up failed or is still pending (then it is recorded in `ctx.needs`).
+///
+/// Records owned by names in our zone are dropped: an upstream never speaks for our zone, and
+/// such records would otherwise be served (and signed) as ours.
 pub fn external(ctx: &mut Ctx<'_>, target: &str, want: Want) -> Option<Vec<Record>> {
+    let zone = name(&ctx.cfg.domain)?;
     let mut out = Vec::new();
     let mut answered = false;
     for &qtype in want.types() {
@@ -131,6 +135,7 @@ pub fn external(ctx: &mut Ctx<'_>, target: &str, want: Want) -> Option<Vec<Recor
                     records
                         .iter()
                         .filter(|r| !(skip_cnames && r.record_type() == RecordType::CNAME))
+                        .filter(|r| !zone.zone_of(&r.name))
                         .map(|r| {
                             let mut r = r.clone();
                             r.ttl = ctx.cfg.rcache_ttl;

@@ -12,6 +12,7 @@ pub mod stub;
 pub mod targets;
 pub mod txt;
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,12 +33,42 @@ pub struct Ctx<'a> {
     pub rng: &'a mut dyn RngCore,
     /// Look-ups that had no result yet; non-empty means "ask again once resolved".
     pub needs: Vec<ExternalQuery>,
+    /// Store look-ups this query may still make (see [`MAX_LOOKUPS`]).
+    lookups_left: Cell<usize>,
 }
 
+/// The most store look-ups one query makes. CNAME chains and SRV/MX targets fan out (each
+/// service of a name may point at another name with many services); this bound keeps any data
+/// from turning one query into an unbounded amount of work. Names past it count as missing.
+pub const MAX_LOOKUPS: usize = 128;
+
 impl<'a> Ctx<'a> {
+    pub fn new(
+        snap: &'a Snapshot,
+        cfg: &'a RuntimeConfig,
+        externals: &'a Externals,
+        now: Instant,
+        rng: &'a mut dyn RngCore,
+    ) -> Self {
+        Ctx {
+            snap,
+            cfg,
+            externals,
+            now,
+            rng,
+            needs: Vec::new(),
+            lookups_left: Cell::new(MAX_LOOKUPS),
+        }
+    }
+
     /// The services of a name (lowercase, dot-terminated), with expired leases left out.
-    /// Empty means the name does not exist.
+    /// Empty means the name does not exist (or the query used up its look-ups).
     pub fn services(&self, name: &str) -> Vec<&'a Arc<Entry>> {
+        let left = self.lookups_left.get();
+        if left == 0 {
+            return Vec::new();
+        }
+        self.lookups_left.set(left - 1);
         let mut entries = self.snap.lookup(&name_to_path(name));
         entries.retain(|e| self.ttl(e).is_some());
         entries
@@ -109,14 +140,7 @@ mod tests {
         let cfg = RuntimeConfig::default();
         let externals = Externals::none();
         let mut rng = rand::rng();
-        let mut ctx = Ctx {
-            snap: &snap,
-            cfg: &cfg,
-            externals: &externals,
-            now,
-            rng: &mut rng,
-            needs: Vec::new(),
-        };
+        let mut ctx = Ctx::new(&snap, &cfg, &externals, now, &mut rng);
         let entry = snap.exact("t/a").unwrap().clone();
         let later = now + Duration::from_millis(2500);
         let first = ctx.ttl(&entry);
@@ -154,5 +178,39 @@ mod tests {
     fn expired_lease_hides_the_service() {
         let ttls = ctx_ttls(r#"{"host":"10.0.0.1"}"#, Some(Duration::from_secs(2)));
         assert_eq!(ttls, vec![Some(2), None]);
+    }
+
+    #[test]
+    fn fan_out_through_cname_targets_is_bounded() {
+        // Ten services per level, each pointing at the next level: following every one would
+        // be 10^8 look-ups; the per-query bound keeps it to MAX_LOOKUPS.
+        let mut items = Vec::new();
+        for level in 1..=8 {
+            for i in 0..10 {
+                let value = if level == 8 {
+                    format!(r#"{{"host":"10.0.0.{i}"}}"#)
+                } else {
+                    format!(r#"{{"host":"l{}.fan.skydns.local"}}"#, level + 1)
+                };
+                items.push((
+                    format!("/skydns/local/skydns/fan/l{level}/s{i}"),
+                    value.into_bytes(),
+                    None,
+                ));
+            }
+        }
+        let (snap, _) = Snapshot::build("skydns", 1, items);
+        let cfg = RuntimeConfig::default();
+        let externals = Externals::none();
+        let mut rng = rand::rng();
+        let mut ctx = Ctx::new(&snap, &cfg, &externals, Instant::now(), &mut rng);
+        let owner = hickory_proto::rr::Name::from_ascii("l1.fan.skydns.local.").unwrap();
+        let found = address::addresses(&mut ctx, "l1.fan.skydns.local.", &owner, address::Want::A);
+        assert!(found.is_some());
+        assert_eq!(
+            ctx.lookups_left.get(),
+            0,
+            "the bound was reached, and the query ended"
+        );
     }
 }

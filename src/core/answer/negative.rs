@@ -2,24 +2,19 @@
 //! the asked type). Both are authoritative and carry the SOA with the RFC 2308 negative TTL,
 //! min(SOA TTL, SOA MINIMUM); both say what a DNSSEC denial must prove.
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 
 use super::{name, ns_soa, Ctx};
 use crate::core::outcome::Denial;
 use crate::core::path::{label_count, name_to_path, strip_labels};
 use crate::core::service::Host;
 
-/// The negative TTL (RFC 2308 §5).
-pub fn negative_ttl(ctx: &Ctx<'_>) -> u32 {
-    ctx.cfg.ttl.min(ctx.cfg.min_ttl)
-}
-
 /// The SOA for the authority section of a negative answer.
 pub fn authority(ctx: &Ctx<'_>) -> Vec<hickory_proto::rr::Record> {
     let Some(apex) = name(&ctx.cfg.domain) else {
         return Vec::new();
     };
-    ns_soa::soa(ctx, &apex, negative_ttl(ctx))
+    ns_soa::soa(ctx, &apex, ctx.cfg.negative_ttl())
         .into_iter()
         .collect()
 }
@@ -88,9 +83,4 @@ pub fn nodata(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Denial {
     Denial::NoData {
         types: types_at(ctx, lookup, apex),
     }
-}
-
-/// True when `owner` is the apex of our zone.
-pub fn is_apex(ctx: &Ctx<'_>, owner: &Name) -> bool {
-    crate::core::path::name_text(owner).is_some_and(|t| t == ctx.cfg.domain)
 }
