@@ -203,3 +203,166 @@ fn check_config_validates_and_exits() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn settings_precedence_file_env_flags_then_store() {
+    let dir = TempDir::new("precedence");
+    let toml = dir.path().join("skydns.toml");
+    std::fs::write(&toml, "domain = \"from.file.\"\nttl = 10\nmin_ttl = 5\n").unwrap();
+    let services = dir.path().join("s.json");
+    let write_services = |store_config: &str| {
+        std::fs::write(
+            &services,
+            format!(
+                r#"{{ {store_config} "/skydns/test/env/a": {{"host": "10.0.0.1"}},
+                     "/skydns/test/flag/a": {{"host": "10.0.0.2"}} }}"#
+            ),
+        )
+        .unwrap();
+    };
+    let start = |extra: &[&str]| {
+        let mut args = vec![
+            format!("--config={}", toml.display()),
+            format!("--file={}", services.display()),
+            "--no-rec".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Skydns::start_on(
+            common::server::free_port(),
+            &args,
+            dir.path(),
+            &[("SKYDNS_DOMAIN", "env.test."), ("SKYDNS_LOG", "stderr")],
+        )
+    };
+    let ttl_of = |s: &Skydns, name: &str| -> Option<String> {
+        answer_lines(&s.dig(&["+noall", "+answer", name, "A"]))
+            .first()
+            .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+    };
+
+    // The environment beats the file (domain), the file gives the ttl.
+    write_services("");
+    let s = start(&[]);
+    assert_eq!(
+        ttl_of(&s, "a.env.test").as_deref(),
+        Some("10"),
+        "{}",
+        s.log_text()
+    );
+    drop(s);
+    // A flag beats the environment and the file.
+    let s = start(&["--domain=flag.test", "--ttl=20"]);
+    assert_eq!(
+        ttl_of(&s, "a.flag.test").as_deref(),
+        Some("20"),
+        "{}",
+        s.log_text()
+    );
+    drop(s);
+    // /skydns/config in the store beats the flags.
+    write_services(r#""/skydns/config": {"ttl": 30},"#);
+    let s = start(&["--domain=flag.test", "--ttl=20"]);
+    assert_eq!(
+        ttl_of(&s, "a.flag.test").as_deref(),
+        Some("30"),
+        "{}",
+        s.log_text()
+    );
+}
+
+#[test]
+fn config_file_errors_name_the_file_and_key() {
+    let dir = TempDir::new("toml");
+    let toml = dir.path().join("skydns.toml");
+    std::fs::write(&toml, "domian = \"x.\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skydns"))
+        .args([
+            format!("--config={}", toml.display()),
+            "--file=/x".into(),
+            "check-config".into(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skydns.toml") && err.contains("key `domian`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn version_and_help() {
+    let run = |arg: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_skydns"))
+            .arg(arg)
+            .output()
+            .unwrap()
+    };
+    let out = run("-version");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("skydns "));
+    let help = String::from_utf8_lossy(&run("--help").stdout).into_owned();
+    for flag in [
+        "--addr",
+        "--file",
+        "--machines",
+        "--nameservers",
+        "--dnssec",
+        "check-config",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
+
+#[test]
+fn tcp_idle_timeout_partial_messages_and_connection_bound() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Instant;
+
+    let dir = TempDir::new("tcp-limits");
+    let (s, _) = start(&dir, &["--tcp-idle-timeout=1s", "--tcp-max-connections=2"]);
+    // Reads until the server closes (Ok(0)) and returns how long that took.
+    let closed_after = |mut c: TcpStream| -> Option<Duration> {
+        c.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        loop {
+            match c.read(&mut buf) {
+                Ok(0) => return Some(started.elapsed()),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    };
+    let a = TcpStream::connect(s.addr()).unwrap();
+    let b = TcpStream::connect(s.addr()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // A third connection beyond the bound is accepted and closed at once.
+    let c = TcpStream::connect(s.addr()).unwrap();
+    let third = closed_after(c).expect("third connection closed");
+    assert!(third < Duration::from_millis(900), "closed after {third:?}");
+    // Idle connections are closed after the idle timeout (1 s), not held for ever.
+    let idle = closed_after(a).expect("idle connection closed");
+    assert!(idle < Duration::from_secs(3), "idle close after {idle:?}");
+    // A partial message (length prefix only) is closed by the read timeout.
+    drop(b);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut p = TcpStream::connect(s.addr()).unwrap();
+    p.write_all(&[0, 40, 1, 2]).unwrap();
+    let partial = closed_after(p).expect("partial message closed");
+    assert!(
+        partial < Duration::from_secs(4),
+        "partial close after {partial:?}"
+    );
+    // Service goes on.
+    let out = s.dig(&[
+        "+tcp",
+        "+short",
+        "1.rails.production.east.skydns.local",
+        "A",
+    ]);
+    assert_eq!(answer_lines(&out), vec!["10.0.0.1"]);
+}
