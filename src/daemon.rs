@@ -39,6 +39,10 @@ const CHECK_CONFIG_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long in-flight queries get to finish at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
+/// Socket-activated, how long queued queries wait for the first snapshot before the ones
+/// that keep coming are answered SERVFAIL.
+const ACTIVATION_GRACE: Duration = Duration::from_secs(3);
+
 /// How often STATUS= is refreshed while waiting for the first snapshot.
 const WAIT_STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -151,10 +155,9 @@ fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
 
 /// The sockets systemd passed, or the configured addresses bound.
 fn take_sockets(startup: &StartupConfig) -> Result<Sockets> {
-    let activated = listen::systemd_passed_sockets();
     let sockets = listen::acquire(startup.systemd, &startup.addrs)?;
     let described = sockets.describe().join(" ");
-    if activated {
+    if sockets.activated {
         tracing::info!(
             "socket activation: serving the sockets passed by systemd; dns_addr (--addr) is not used"
         );
@@ -200,23 +203,32 @@ async fn serve(
     let store = StoreState::new();
     let runtime = Arc::new(ArcSwap::from_pointee(first_runtime));
 
-    // Until the first snapshot and its `/<prefix>/config` are applied, a handler over a store
-    // that never loads answers SERVFAIL on duplicates of the sockets: nothing is answered from
-    // data before the settings that go with it are in force.
-    let loading_handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
-    let (loading_tx, loading_rx) = watch::channel(false);
-    let loading = start_servers(
-        sockets.try_clone()?,
-        &loading_handler,
-        &startup,
-        &loading_rx,
-    )?;
     notify::status("waiting for the first snapshot from the store");
     let _store_task = start_store(store_source, store.clone())?;
-    if !wait_for_store(&store, &mut signals).await {
-        return Ok(stop(loading_tx, loading, loading_handler, None).await);
+    // Socket-activated, the kernel queues queries on systemd's sockets while we start: give the
+    // store a moment to load, so the query that started us (and those sent during a restart)
+    // get real answers rather than SERVFAIL.
+    let loaded_early = sockets.activated
+        && tokio::time::timeout(ACTIVATION_GRACE, store.wait_loaded())
+            .await
+            .is_ok();
+    if !loaded_early {
+        // Until the first snapshot and its `/<prefix>/config` are applied, a handler over a
+        // store that never loads answers SERVFAIL on duplicates of the sockets: nothing is
+        // answered from data before the settings that go with it are in force.
+        let loading_handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
+        let (loading_tx, loading_rx) = watch::channel(false);
+        let loading = start_servers(
+            sockets.try_clone()?,
+            &loading_handler,
+            &startup,
+            &loading_rx,
+        )?;
+        if !wait_for_store(&store, &mut signals).await {
+            return Ok(stop(loading_tx, loading, loading_handler, None).await);
+        }
+        halt(loading_tx, loading).await;
     }
-    halt(loading_tx, loading).await;
     let mut reloader = Reloader::new(
         cli,
         startup.clone(),

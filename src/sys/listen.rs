@@ -16,6 +16,8 @@ use thiserror::Error;
 pub struct Sockets {
     pub udp: Vec<UdpSocket>,
     pub tcp: Vec<TcpListener>,
+    /// Passed by systemd (socket activation) rather than bound by us.
+    pub activated: bool,
 }
 
 impl Sockets {
@@ -32,6 +34,7 @@ impl Sockets {
                 .iter()
                 .map(TcpListener::try_clone)
                 .collect::<Result<_, _>>()?,
+            activated: self.activated,
         })
     }
 
@@ -94,7 +97,10 @@ pub fn acquire(systemd: bool, addrs: &[SocketAddr]) -> Result<Sockets, ListenErr
 /// Takes every inherited socket, telling UDP from TCP by `SO_TYPE` and checking it is an IP
 /// socket.
 fn adopt(mut fds: ListenFd) -> Result<Sockets, ListenError> {
-    let mut sockets = Sockets::default();
+    let mut sockets = Sockets {
+        activated: true,
+        ..Sockets::default()
+    };
     for idx in 0..fds.len() {
         let fd = match fds.take_raw_fd(idx) {
             Ok(Some(fd)) => fd,
