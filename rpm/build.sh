@@ -3,7 +3,8 @@
 # (committed or not), then runs `rpmbuild -bb rpm/skydns.spec` in a temporary topdir.
 #   bash rpm/build.sh [OUTDIR]      (default OUTDIR: target/rpm)
 # cargo reuses this tree's target/ (or $CARGO_TARGET_DIR), so after `cargo build --release`
-# only skydns itself is recompiled. Works with Fedora's rpmbuild and with Debian's rpm.
+# only skydns itself is recompiled; SKYDNS_PREBUILT=target/release/skydns packages that binary
+# instead of compiling. Works with Fedora's rpmbuild and with Debian's rpm.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 out="$(mkdir -p "${1:-$repo/target/rpm}" && cd "${1:-$repo/target/rpm}" && pwd)"
@@ -19,9 +20,11 @@ cp "$repo/packaging/skydns.sysusers" "$top/SOURCES/"
 # Debian's rpm has an empty package database: the BuildRequires are Debian packages there.
 nodeps=()
 rpm -q rpm >/dev/null 2>&1 || nodeps=(--nodeps)
+prebuilt=()
+[ -z "${SKYDNS_PREBUILT:-}" ] || prebuilt=(--define "skydns_prebuilt $(realpath "$SKYDNS_PREBUILT")")
 
 # The binary is built outside rpmbuild's BUILD tree (in target/), so no debuginfo package.
-rpmbuild -bb "${nodeps[@]}" \
+rpmbuild -bb "${nodeps[@]}" "${prebuilt[@]}" \
   --define "_topdir $top" \
   --define "cargo_target_dir ${CARGO_TARGET_DIR:-$repo/target}" \
   --define "debug_package %{nil}" \
