@@ -8,7 +8,7 @@ PACKAGES=(
   protobuf-compiler pkg-config   # build: etcd-client needs protoc
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
-  debhelper dpkg-dev scdoc man-db rpm   # packaging: .deb, .rpm, man page
+  debhelper dpkg-dev lintian scdoc man-db rpm # packaging: .deb, .rpm, man page
   systemd systemd-container debootstrap # packaging: a booted bookworm to install the .deb in
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
