@@ -166,7 +166,8 @@ build_image() {
   local tmp="$image.tmp.$$" mirror
   mirror="$(debian_mirror)"
   [ -n "$mirror" ] || { echo "no Debian mirror in the apt sources (set SKYDNS_TEST_MIRROR)"; return 1; }
-  debootstrap --variant=minbase --include="$image_packages" "$suite" "$tmp" "$mirror" || return 1
+  debootstrap --variant=minbase --include="$image_packages" "$suite" "$tmp" "$mirror" ||
+    { rm -rf "$tmp"; return 1; }
   # The booted container has no network: name lookups must not leave it. skydns is its
   # resolver, as the README suggests for a host.
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tmp/etc/hosts"
@@ -341,6 +342,19 @@ no_query_lost() {
     [ "$old" != "$new" ] && [ "$ok" = 60 ]'
 }
 check "systemctl restart skydns under a stream of queries loses none of them" no_query_lost
+
+socket_since() { in_ct systemctl show -p ActiveEnterTimestampMonotonic --value skydns.socket; }
+upgrade_keeps_socket() {
+  local pid_before socket_before
+  pid_before="$(main_pid)"
+  socket_before="$(socket_since)"
+  in_ct dpkg -i "/srv/pkg/$(basename "$deb")" >/dev/null || return 1
+  [ "$(socket_since)" = "$socket_before" ] || { echo "the socket was restarted"; return 1; }
+  wait_for 30 answers 127.0.0.1 +notcp || return 1
+  [ "$(main_pid)" != "$pid_before" ] || { echo "the daemon was not restarted"; return 1; }
+}
+check "reinstalling (the upgrade path) restarts the daemon and keeps the socket listening" \
+  upgrade_keeps_socket
 
 removed() {
   in_ct dpkg -r skydns || return 1
