@@ -12,9 +12,12 @@ PACKAGES=(
   bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
   systemd                        # systemd-socket-activate for the socket activation test
   openssl                        # test CA and certificates for etcd TLS
+  debhelper dpkg-dev lintian scdoc man-db rpm  # packaging: .deb, .rpm, man page
+  systemd-container debootstrap  # packaging: a booted bookworm to install the .deb in
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+bash tests/packaging/deb-in-nspawn.sh
