@@ -32,6 +32,7 @@ pub fn validate(
     host: &HostFacts,
 ) -> Result<(StartupConfig, RuntimeConfig), ConfigError> {
     let defaults = RuntimeConfig::default();
+    let startup = startup(l)?;
     let domain = fqdn_name("domain", l.domain.as_deref().unwrap_or(&defaults.domain))?;
     let hostmaster = match l.hostmaster.as_deref().map(str::trim) {
         None | Some("") => format!("hostmaster.{domain}"),
@@ -46,11 +47,19 @@ pub fn validate(
             .iter()
             .map(|s| host_port("nameservers", s, 53))
             .collect::<Result<Vec<_>, _>>()?,
+        // Once skydns is the host's resolver, resolv.conf names skydns itself: never forward
+        // to our own addresses (loopback port 53 is ours under socket activation).
         None => host
             .resolv_conf
             .as_deref()
             .map(resolv_conf_nameservers)
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|ns| {
+                !startup.addrs.contains(ns)
+                    && !(startup.systemd && ns.ip().is_loopback() && ns.port() == 53)
+            })
+            .collect(),
     };
     let read_timeout = l.read_timeout.unwrap_or(defaults.read_timeout);
     if read_timeout.is_zero() || read_timeout > Duration::from_secs(60) {
@@ -91,7 +100,6 @@ pub fn validate(
         edns_payload: edns_payload as u16,
         query_log: l.query_log.unwrap_or(false),
     };
-    let startup = startup(l)?;
     Ok((startup, runtime))
 }
 
@@ -301,6 +309,30 @@ mod tests {
                 "[::1]:53".parse().unwrap()
             ]
         );
+    }
+
+    #[test]
+    fn resolv_conf_never_points_back_at_us() {
+        let host = HostFacts {
+            resolv_conf: Some(
+                "nameserver 127.0.0.1\nnameserver ::1\nnameserver 192.0.2.53\n".into(),
+            ),
+            networks: Vec::new(),
+        };
+        let (_, r) = validate(&Layer::default(), &host).unwrap();
+        assert_eq!(
+            r.nameservers,
+            vec![
+                "[::1]:53".parse().unwrap(),
+                "192.0.2.53:53".parse().unwrap()
+            ]
+        );
+        let systemd = Layer {
+            systemd: Some(true),
+            ..Layer::default()
+        };
+        let (_, r) = validate(&systemd, &host).unwrap();
+        assert_eq!(r.nameservers, vec!["192.0.2.53:53".parse().unwrap()]);
     }
 
     #[test]
