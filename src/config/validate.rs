@@ -56,8 +56,9 @@ pub fn validate(
             .unwrap_or_default()
             .into_iter()
             .filter(|ns| {
-                !startup.addrs.contains(ns)
-                    && !(startup.systemd && ns.ip().is_loopback() && ns.port() == 53)
+                let ours = startup.addrs.contains(ns)
+                    || (startup.systemd && ns.ip().is_loopback() && ns.port() == 53);
+                !ours
             })
             .collect(),
     };
