@@ -204,30 +204,27 @@ async fn serve(
     let runtime = Arc::new(ArcSwap::from_pointee(first_runtime));
 
     notify::status("waiting for the first snapshot from the store");
-    let _store_task = start_store(store_source, store.clone())?;
-    // Socket-activated, the kernel queues queries on systemd's sockets while we start: give the
-    // store a moment to load, so the query that started us (and those sent during a restart)
-    // get real answers rather than SERVFAIL.
-    let loaded_early = sockets.activated
+    // Not socket-activated: answer SERVFAIL at once while the store loads. Socket-activated,
+    // the kernel queues queries on systemd's sockets while we start: give the store a moment
+    // first, so the query that started us (and those sent during a restart) get real answers.
+    let mut loading = if sockets.activated {
+        None
+    } else {
+        Some(LoadingServers::start(&sockets, &runtime, &startup)?)
+    };
+    let _store_task = start_store(store_source, store.clone()).await?;
+    if loading.is_none()
         && tokio::time::timeout(ACTIVATION_GRACE, store.wait_loaded())
             .await
-            .is_ok();
-    if !loaded_early {
-        // Until the first snapshot and its `/<prefix>/config` are applied, a handler over a
-        // store that never loads answers SERVFAIL on duplicates of the sockets: nothing is
-        // answered from data before the settings that go with it are in force.
-        let loading_handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
-        let (loading_tx, loading_rx) = watch::channel(false);
-        let loading = start_servers(
-            sockets.try_clone()?,
-            &loading_handler,
-            &startup,
-            &loading_rx,
-        )?;
+            .is_err()
+    {
+        loading = Some(LoadingServers::start(&sockets, &runtime, &startup)?);
+    }
+    if let Some(l) = loading {
         if !wait_for_store(&store, &mut signals).await {
-            return Ok(stop(loading_tx, loading, loading_handler, None).await);
+            return Ok(stop(l.stop, l.servers, l.handler, None).await);
         }
-        halt(loading_tx, loading).await;
+        halt(l.stop, l.servers).await;
     }
     let mut reloader = Reloader::new(
         cli,
@@ -317,12 +314,42 @@ impl StoreSource {
     }
 }
 
+/// Until the first snapshot and its `/<prefix>/config` are applied, a handler over a store
+/// that never loads answers SERVFAIL on duplicates of the sockets: nothing is answered from
+/// data before the settings that go with it are in force.
+struct LoadingServers {
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    handler: Arc<Handler>,
+}
+
+impl LoadingServers {
+    fn start(
+        sockets: &Sockets,
+        runtime: &Arc<ArcSwap<RuntimeConfig>>,
+        startup: &StartupConfig,
+    ) -> Result<Self> {
+        let handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
+        let (stop, stop_rx) = watch::channel(false);
+        let servers = start_servers(sockets.try_clone()?, &handler, startup, &stop_rx)?;
+        Ok(LoadingServers {
+            stop,
+            servers,
+            handler,
+        })
+    }
+}
+
 /// Starts the store's task, which keeps `store` current. The file store loads its first
-/// snapshot before this returns; the etcd store in the task (queries get SERVFAIL until then).
-fn start_store(source: StoreSource, store: Arc<StoreState>) -> Result<JoinHandle<()>> {
+/// snapshot before this returns (off the query threads; an unreadable file stops start-up);
+/// the etcd store in the task (queries get SERVFAIL until then).
+async fn start_store(source: StoreSource, store: Arc<StoreState>) -> Result<JoinHandle<()>> {
     match source {
         StoreSource::File { path, prefix } => {
-            file::load_into(&path, &prefix, &store)?;
+            let (p, pre, st) = (path.clone(), prefix.clone(), store.clone());
+            tokio::task::spawn_blocking(move || file::load_into(&p, &pre, &st))
+                .await
+                .context("the file store reader failed")??;
             Ok(tokio::spawn(file::watch(path, prefix, store)))
         }
         StoreSource::Etcd(etcd) => Ok(tokio::spawn(etcd.run(store))),
