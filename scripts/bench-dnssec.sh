@@ -13,6 +13,7 @@ bash scripts/deps.sh dnsperf bind9-utils protobuf-compiler pkg-config
 cargo build --release --quiet
 
 work="$(mktemp -d)"
+chmod 755 "$work" # readable after skydns drops root
 pid=""
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi

@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let result = run_service(cli, startup, runtime_cfg, log);
     if let (Err(e), true) = (&result, to_syslog) {
         // main reports it on stderr too, which nobody may read when running as a service.
-        tracing::error!("{e:#}");
+        tracing::error!("{}", crate::sys::report::error_line(e));
     }
     result
 }

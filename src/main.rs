@@ -11,7 +11,7 @@ fn main() {
     match skydns::daemon::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("skydns: {e:#}");
+            eprintln!("skydns: {}", skydns::sys::report::error_line(&e));
             std::process::exit(1);
         }
     }

@@ -76,9 +76,13 @@ impl Reloader {
             }
             Err(e) => {
                 tracing::error!(
-                    "reload #{n} failed, still serving the previous configuration: {e:#}"
+                    "reload #{n} failed, still serving the previous configuration: {}",
+                    crate::sys::report::error_line(&e)
                 );
-                format!("reload #{n} failed, previous configuration kept: {e:#}")
+                format!(
+                    "reload #{n} failed, previous configuration kept: {}",
+                    crate::sys::report::error_line(&e)
+                )
             }
         };
         notify::ready(&format!("serving; {}", self.last_status));

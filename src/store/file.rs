@@ -19,15 +19,15 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Error)]
 pub enum FileStoreError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path} is not valid JSON: {source}")]
+    #[error("{path} is not valid JSON: {error}")]
     Json {
         path: PathBuf,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     #[error("{path} must hold a JSON object mapping keys to values")]
     NotAnObject { path: PathBuf },
@@ -44,13 +44,13 @@ pub struct Loaded {
 
 /// Reads and indexes the file. The serial is the file's modification time.
 pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
-    let text = std::fs::read(path).map_err(|source| FileStoreError::Read {
+    let text = std::fs::read(path).map_err(|error| FileStoreError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
-    let value: Value = serde_json::from_slice(&text).map_err(|source| FileStoreError::Json {
+    let value: Value = serde_json::from_slice(&text).map_err(|error| FileStoreError::Json {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     let Value::Object(map) = value else {
         return Err(FileStoreError::NotAnObject {

@@ -6,4 +6,5 @@ pub mod listen;
 pub mod logging;
 pub mod notify;
 pub mod privileges;
+pub mod report;
 pub mod signals;
