@@ -129,8 +129,10 @@ fn authoritative(
         RecordType::MX => mx::answer(ctx, lookup, &owner),
         RecordType::TXT => txt::answer(ctx, lookup, &owner).map(|a| (a, Vec::new())),
         RecordType::CNAME => cname(ctx, lookup, &owner),
-        RecordType::ANY => exists(ctx, lookup).then(|| (vec![rfc8482(ctx, &owner)], Vec::new())),
-        _ => exists(ctx, lookup).then(|| (Vec::new(), Vec::new())),
+        RecordType::ANY => ctx
+            .exists(lookup)
+            .then(|| (vec![rfc8482(ctx, &owner)], Vec::new())),
+        _ => ctx.exists(lookup).then(|| (Vec::new(), Vec::new())),
     };
     // The apex always exists, with or without data.
     let found = found.or_else(|| apex.then(|| (Vec::new(), Vec::new())));
@@ -156,13 +158,9 @@ fn authoritative(
     })
 }
 
-fn exists(ctx: &Ctx<'_>, lookup: &str) -> bool {
-    !ctx.services(lookup).is_empty()
-}
-
 /// CNAME queries: the service stored exactly at the name, when its host is a name.
 fn cname(ctx: &Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Record>, Vec<Record>)> {
-    if !exists(ctx, lookup) {
+    if !ctx.exists(lookup) {
         return None;
     }
     let answer =

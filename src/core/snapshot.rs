@@ -211,9 +211,10 @@ impl Snapshot {
         self.matches(path).take(MAX_LOOKUP_RESULTS).collect()
     }
 
-    /// True when the name of `path` exists: a key at or below it (wildcards as in `lookup`).
-    pub fn exists(&self, path: &str) -> bool {
-        self.matches(path).next().is_some()
+    /// True when the name of `path` has an entry accepted by `live` at or below it (wildcards
+    /// as in `lookup`). Stops at the first one.
+    pub fn exists_where(&self, path: &str, live: impl Fn(&Entry) -> bool) -> bool {
+        self.matches(path).any(|e| live(e))
     }
 
     fn matches<'a>(&'a self, path: &str) -> Box<dyn Iterator<Item = &'a Arc<Entry>> + 'a> {
@@ -286,8 +287,8 @@ mod tests {
         assert_eq!(paths(s.lookup("t/mx")), vec!["t/mx", "t/mx/a"]);
         assert_eq!(paths(s.lookup("t/mx2")), vec!["t/mx2/b"]);
         assert!(s.lookup("t/m").is_empty());
-        assert!(s.exists("t"));
-        assert!(!s.exists("u"));
+        assert!(s.exists_where("t", |_| true));
+        assert!(!s.exists_where("u", |_| true));
     }
 
     #[test]

@@ -74,6 +74,18 @@ impl<'a> Ctx<'a> {
         entries
     }
 
+    /// True when the name (lowercase, dot-terminated) has a live service at or below it; stops
+    /// at the first one instead of collecting the subtree.
+    pub fn exists(&self, name: &str) -> bool {
+        let left = self.lookups_left.get();
+        if left == 0 {
+            return false;
+        }
+        self.lookups_left.set(left - 1);
+        self.snap
+            .exists_where(&name_to_path(name), |e| self.ttl(e).is_some())
+    }
+
     /// The TTL of a service: its own `ttl` or the default, never more than what is left of its
     /// lease. `None` when the lease has run out (the store removes the key shortly).
     pub fn ttl(&self, entry: &Entry) -> Option<u32> {

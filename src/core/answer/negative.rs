@@ -6,7 +6,7 @@ use hickory_proto::rr::RecordType;
 
 use super::{name, ns_soa, Ctx};
 use crate::core::outcome::Denial;
-use crate::core::path::{label_count, name_to_path, strip_labels};
+use crate::core::path::{label_count, strip_labels};
 use crate::core::service::Host;
 
 /// The SOA for the authority section of a negative answer.
@@ -25,7 +25,7 @@ pub fn closest_encloser(ctx: &Ctx<'_>, qname: &str) -> String {
     let mut strip = 1;
     while label_count(qname) > apex_labels + strip {
         let candidate = strip_labels(qname, strip);
-        if ctx.snap.exists(&name_to_path(candidate)) {
+        if ctx.exists(candidate) {
             return candidate.to_owned();
         }
         strip += 1;
