@@ -15,10 +15,22 @@ use common::server::{answer_lines, free_port, status, wait_until, Skydns, TempDi
 const SOON: Duration = Duration::from_secs(10);
 
 fn start(endpoints: &str, dir: &TempDir, extra: &[&str]) -> Skydns {
+    with_args(endpoints, extra, |args| Skydns::start(args, dir.path()))
+}
+
+/// Like [`start`] for a skydns that cannot load (wrong credentials, no etcd yet): returns once
+/// it answers at all.
+fn start_unloaded(endpoints: &str, dir: &TempDir, extra: &[&str]) -> Skydns {
+    with_args(endpoints, extra, |args| {
+        Skydns::start_answering(args, dir.path())
+    })
+}
+
+fn with_args(endpoints: &str, extra: &[&str], run: impl FnOnce(&[&str]) -> Skydns) -> Skydns {
     let machines = format!("--machines={endpoints}");
     let mut args = vec![machines.as_str(), "--no-rec", "--log=stderr"];
     args.extend_from_slice(extra);
-    Skydns::start(&args, dir.path())
+    run(&args)
 }
 
 fn a_records(s: &Skydns, name: &str) -> Vec<String> {
@@ -259,7 +271,7 @@ fn tls_with_a_client_certificate() {
         format!("--tls-pem={}", dir.path().join("stranger.crt").display()),
         format!("--tls-key={}", dir.path().join("stranger.key").display()),
     );
-    let stranger = start(&etcd.endpoint(), &dir, &[&ca, &spem, &skey]);
+    let stranger = start_unloaded(&etcd.endpoint(), &dir, &[&ca, &spem, &skey]);
     assert!(wait_until(SOON, || stranger
         .log_text()
         .contains("etcd unavailable")));
@@ -298,7 +310,7 @@ fn user_and_password_authentication() {
         "10.9.9.2"
     )));
 
-    let wrong = start(
+    let wrong = start_unloaded(
         &etcd.endpoint(),
         &dir,
         &["--username=skydns", "--password=wrong"],
@@ -360,7 +372,7 @@ fn fails_over_to_another_cluster_member() {
 fn starts_without_etcd_answering_servfail_then_loads() {
     let dir = TempDir::new("etcd-late");
     let port = free_port();
-    let s = start(&format!("http://127.0.0.1:{port}"), &dir, &[]);
+    let s = start_unloaded(&format!("http://127.0.0.1:{port}"), &dir, &[]);
     let asked = Instant::now();
     let out = s.dig(&["late.skydns.local", "A"]);
     assert_eq!(status(&out).as_deref(), Some("SERVFAIL"), "{out}");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, Query};
+use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 
 /// A port free for both UDP and TCP on 127.0.0.1.
@@ -58,6 +58,15 @@ pub struct Skydns {
     pub log: PathBuf,
 }
 
+/// What [`Skydns::launch`] waits for before handing the server to a test.
+#[derive(Clone, Copy)]
+enum Readiness {
+    /// Any reply, SERVFAIL included.
+    Answering,
+    /// A reply other than SERVFAIL: the first snapshot is loaded.
+    Loaded,
+}
+
 impl Skydns {
     /// Starts skydns on a free loopback port with `args` and waits until it answers.
     pub fn start(args: &[&str], log_dir: &Path) -> Skydns {
@@ -65,8 +74,25 @@ impl Skydns {
         Self::start_on(port, args, log_dir, &[])
     }
 
-    /// Starts skydns on `port` with extra environment variables.
+    /// Starts skydns on `port` with extra environment variables and waits until its store is
+    /// loaded.
     pub fn start_on(port: u16, args: &[&str], log_dir: &Path, env: &[(&str, &str)]) -> Skydns {
+        Self::launch(port, args, log_dir, env, Readiness::Loaded)
+    }
+
+    /// Starts skydns and waits only until it answers at all (SERVFAIL while its store is still
+    /// loading counts), for tests of the start-up without a reachable store.
+    pub fn start_answering(args: &[&str], log_dir: &Path) -> Skydns {
+        Self::launch(free_port(), args, log_dir, &[], Readiness::Answering)
+    }
+
+    fn launch(
+        port: u16,
+        args: &[&str],
+        log_dir: &Path,
+        env: &[(&str, &str)],
+        readiness: Readiness,
+    ) -> Skydns {
         let log = log_dir.join(format!("skydns-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_skydns"));
@@ -82,11 +108,11 @@ impl Skydns {
         }
         let child = cmd.spawn().expect("start skydns");
         let mut s = Skydns { child, port, log };
-        s.wait_ready();
+        s.wait_ready(readiness);
         s
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self, readiness: Readiness) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -94,15 +120,21 @@ impl Skydns {
             }
             // The root is never forwarded (fewer labels than ndots), so this probe stays local
             // even when skydns has upstreams.
-            if udp_query(
+            // While the store loads every query gets SERVFAIL; once loaded this one is REFUSED.
+            let reply = udp_query(
                 self.addr(),
                 ".",
                 RecordType::SOA,
                 Duration::from_millis(200),
-            )
-            .is_some()
-            {
-                return;
+            );
+            match (reply, readiness) {
+                (Some(_), Readiness::Answering) => return,
+                (Some(m), Readiness::Loaded)
+                    if m.metadata.response_code != ResponseCode::ServFail =>
+                {
+                    return
+                }
+                _ => {}
             }
             std::thread::sleep(Duration::from_millis(50));
         }
