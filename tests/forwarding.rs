@@ -367,7 +367,13 @@ fn stub_zones_go_to_their_servers_and_loops_are_cut() {
     };
     let dir = TempDir::new("fwd-stub");
     let ns = format!("--nameservers={}", forwarder.addr);
-    let args = [&ns, "--stubzones", "--rtimeout=1s", "--log-level=debug"];
+    let args = [
+        &ns,
+        "--stubzones",
+        "--rtimeout=1s",
+        "--log-level=debug",
+        "--rcache=100",
+    ];
     let s = skydns(&dir, port, CONFIG, &stubs(marked_stub.addr.port()), &args);
     let out = s.dig(&["www.example.net", "A"]);
     assert_eq!(status(&out).as_deref(), Some("NOERROR"), "{out}");
@@ -377,8 +383,8 @@ fn stub_zones_go_to_their_servers_and_loops_are_cut() {
         "relayed as the stub server sent it: {out}"
     );
     // With and without EDNS from the client, the stub server sees the loop guard.
-    for edns in ["+edns", "+noedns"] {
-        let out = s.dig(&[edns, "+short", "www.example.com", "A"]);
+    for (edns, name) in [("+edns", "www.example.com"), ("+noedns", "ftp.example.com")] {
+        let out = s.dig(&[edns, "+short", name, "A"]);
         assert_eq!(answer_lines(&out), vec!["192.0.2.77"], "{edns}");
     }
     assert_eq!(marked_stub.queries(), 2);
@@ -402,6 +408,24 @@ fn stub_zones_go_to_their_servers_and_loops_are_cut() {
     let out = s.dig(&["+short", "own.skydns.local", "A"]);
     assert_eq!(answer_lines(&out), vec!["10.0.0.1"], "still healthy");
     assert_eq!(drops(), 2, "{}", s.log_text());
+
+    // The zone moves to another server: its answers come from there at once, not from the
+    // cached answers of the old one.
+    let moved = CountingUpstream::start([192, 0, 2, 78], 60, false);
+    let www = || answer_lines(&s.dig(&["+short", "www.example.com", "A"]));
+    assert_eq!(www(), vec!["192.0.2.77"], "cached");
+    assert_eq!(marked_stub.queries(), 2, "served from the cache");
+    std::fs::write(
+        dir.path().join("services.json"),
+        store_json(CONFIG, &stubs(moved.addr.port())),
+    )
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || www() == ["192.0.2.78"]),
+        "{}",
+        s.log_text()
+    );
+    assert_eq!(marked_stub.queries(), 2);
 }
 
 #[test]

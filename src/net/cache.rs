@@ -2,13 +2,17 @@
 //!
 //! An entry lives until min(`rcache_ttl`, the smallest TTL in the reply) and a hit carries TTLs
 //! counted down by the time it spent in the cache. The key is the question name in lowercase,
-//! type, class and the RD, DO and CD bits, so letter case, classes and DNSSEC answers never mix;
+//! type, class, the RD, DO and CD bits and the list of servers asked, so letter case, classes
+//! and DNSSEC answers never mix, and once a reload or a stub-zone change sends a name to other
+//! servers, answers from the old ones are no longer used;
 //! a hit gets the client's ID and question, and owner names equal to the question are written
 //! in the client's letter case (0x20). Only complete NOERROR/NXDOMAIN replies with at least one
 //! record are stored. When full, an expired entry found among the first few goes, else an
 //! arbitrary one (a small bounded map is all this needs: no crate).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -28,10 +32,12 @@ struct Key {
     recursion_desired: bool,
     dnssec_ok: bool,
     checking_disabled: bool,
+    /// A hash of the servers the answer comes from (their order included).
+    route: u64,
 }
 
 impl Key {
-    fn of(req: &Request) -> Key {
+    fn of(req: &Request, servers: &[SocketAddr]) -> Key {
         Key {
             name: req.qname().to_lowercase().to_ascii(),
             qtype: req.qtype(),
@@ -39,6 +45,7 @@ impl Key {
             recursion_desired: req.message.metadata.recursion_desired,
             dnssec_ok: req.dnssec_ok(),
             checking_disabled: req.message.metadata.checking_disabled,
+            route: BuildHasherDefault::<DefaultHasher>::default().hash_one(servers),
         }
     }
 }
@@ -56,9 +63,10 @@ pub struct ForwardCache {
 }
 
 impl ForwardCache {
-    /// The cached reply to `req` with TTLs counted down, in the client's ID and case.
-    pub fn get(&self, req: &Request, now: Instant) -> Option<Message> {
-        let key = Key::of(req);
+    /// The cached reply to `req` from `servers` with TTLs counted down, in the client's ID and
+    /// case.
+    pub fn get(&self, req: &Request, servers: &[SocketAddr], now: Instant) -> Option<Message> {
+        let key = Key::of(req, servers);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(&key)?;
         if entry.expires <= now {
@@ -79,10 +87,12 @@ impl ForwardCache {
         Some(reply)
     }
 
-    /// Stores `reply` to `req` if it may be cached, keeping at most `capacity` entries.
+    /// Stores `reply` to `req` from `servers` if it may be cached, keeping at most `capacity`
+    /// entries.
     pub fn insert(
         &self,
         req: &Request,
+        servers: &[SocketAddr],
         reply: &Message,
         capacity: usize,
         ttl_cap: u32,
@@ -94,7 +104,7 @@ impl ForwardCache {
         if capacity == 0 {
             return;
         }
-        let key = Key::of(req);
+        let key = Key::of(req, servers);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if !entries.contains_key(&key) {
             while entries.len() >= capacity {
@@ -170,6 +180,8 @@ mod tests {
     use super::*;
     use crate::core::Transport;
 
+    const UP: &[SocketAddr] = &[SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5353)];
+
     fn request(name: &str, id: u16, dnssec_ok: bool) -> Request {
         let mut m = Message::query();
         m.metadata.id = id;
@@ -201,10 +213,10 @@ mod tests {
         let cache = ForwardCache::default();
         let t0 = Instant::now();
         let first = request("www.example.org.", 1, false);
-        cache.insert(&first, &reply(&first, &[300, 100]), 10, 60, t0);
+        cache.insert(&first, UP, &reply(&first, &[300, 100]), 10, 60, t0);
 
         let later = request("WwW.ExAmple.org.", 2, false);
-        let hit = cache.get(&later, t0 + Duration::from_secs(7)).unwrap();
+        let hit = cache.get(&later, UP, t0 + Duration::from_secs(7)).unwrap();
         assert_eq!(hit.metadata.id, 2);
         assert_eq!(hit.queries[0].name().to_ascii(), "WwW.ExAmple.org.");
         assert!(hit.answers.iter().all(|r| r.name.eq_case(later.qname())));
@@ -213,8 +225,12 @@ mod tests {
             vec![293, 93]
         );
         // min(rcache_ttl 60, smallest TTL 100) = 60 s.
-        assert!(cache.get(&later, t0 + Duration::from_secs(59)).is_some());
-        assert!(cache.get(&later, t0 + Duration::from_secs(60)).is_none());
+        assert!(cache
+            .get(&later, UP, t0 + Duration::from_secs(59))
+            .is_some());
+        assert!(cache
+            .get(&later, UP, t0 + Duration::from_secs(60))
+            .is_none());
     }
 
     #[test]
@@ -222,10 +238,12 @@ mod tests {
         let cache = ForwardCache::default();
         let t0 = Instant::now();
         let plain = request("a.example.org.", 1, false);
-        cache.insert(&plain, &reply(&plain, &[5]), 10, 60, t0);
-        assert!(cache.get(&request("a.example.org.", 3, true), t0).is_none());
-        assert!(cache.get(&plain, t0 + Duration::from_secs(4)).is_some());
-        assert!(cache.get(&plain, t0 + Duration::from_secs(5)).is_none());
+        cache.insert(&plain, UP, &reply(&plain, &[5]), 10, 60, t0);
+        assert!(cache
+            .get(&request("a.example.org.", 3, true), UP, t0)
+            .is_none());
+        assert!(cache.get(&plain, UP, t0 + Duration::from_secs(4)).is_some());
+        assert!(cache.get(&plain, UP, t0 + Duration::from_secs(5)).is_none());
     }
 
     #[test]
@@ -235,10 +253,23 @@ mod tests {
         let req = request("b.example.org.", 1, false);
         let mut failed = reply(&req, &[30]);
         failed.metadata.response_code = ResponseCode::ServFail;
-        cache.insert(&req, &failed, 10, 60, t0);
-        cache.insert(&req, &reply(&req, &[]), 10, 60, t0);
-        cache.insert(&req, &reply(&req, &[0]), 10, 60, t0);
+        cache.insert(&req, UP, &failed, 10, 60, t0);
+        cache.insert(&req, UP, &reply(&req, &[]), 10, 60, t0);
+        cache.insert(&req, UP, &reply(&req, &[0]), 10, 60, t0);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn answers_from_other_servers_are_not_used() {
+        let cache = ForwardCache::default();
+        let t0 = Instant::now();
+        let req = request("c.example.org.", 1, false);
+        cache.insert(&req, UP, &reply(&req, &[30]), 10, 60, t0);
+        let other = [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5354)];
+        assert!(cache.get(&req, &other, t0).is_none());
+        let both = [UP[0], other[0]];
+        assert!(cache.get(&req, &both, t0).is_none());
+        assert!(cache.get(&req, UP, t0).is_some());
     }
 
     #[test]
@@ -247,10 +278,13 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..20 {
             let req = request(&format!("n{i}.example.org."), 1, false);
-            cache.insert(&req, &reply(&req, &[30]), 4, 60, t0);
+            cache.insert(&req, UP, &reply(&req, &[30]), 4, 60, t0);
             assert!(cache.len() <= 4);
         }
         let last = request("n19.example.org.", 1, false);
-        assert!(cache.get(&last, t0).is_some(), "the newest entry is kept");
+        assert!(
+            cache.get(&last, UP, t0).is_some(),
+            "the newest entry is kept"
+        );
     }
 }

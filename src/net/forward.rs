@@ -40,19 +40,19 @@ pub struct Forwarder {
 impl Forwarder {
     /// The reply to a query the core decided to forward.
     pub async fn relay(&self, req: &Request, cfg: &RuntimeConfig, target: Target) -> Message {
+        let (servers, rotate) = match &target {
+            Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate),
+            Target::Stub(servers) => (servers.as_slice(), true),
+        };
         if cfg.rcache > 0 {
-            if let Some(hit) = self.cache.get(req, Instant::now()) {
+            if let Some(hit) = self.cache.get(req, servers, Instant::now()) {
                 return for_client(hit, req, cfg);
             }
         }
         let mut query = req.message.clone();
-        let (servers, rotate) = match &target {
-            Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate),
-            Target::Stub(servers) => {
-                add_loop_guard(&mut query, cfg.edns_payload);
-                (servers.as_slice(), true)
-            }
-        };
+        if let Target::Stub(_) = target {
+            add_loop_guard(&mut query, cfg.edns_payload);
+        }
         match self
             .upstreams
             .exchange(&query, servers, rotate, req.transport, cfg.read_timeout)
@@ -60,8 +60,14 @@ impl Forwarder {
         {
             Ok(reply) => {
                 if cfg.rcache > 0 {
-                    self.cache
-                        .insert(req, &reply, cfg.rcache, cfg.rcache_ttl, Instant::now());
+                    self.cache.insert(
+                        req,
+                        servers,
+                        &reply,
+                        cfg.rcache,
+                        cfg.rcache_ttl,
+                        Instant::now(),
+                    );
                 }
                 for_client(reply, req, cfg)
             }
