@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::etcd::Etcd;
 use common::server::{answer_lines, dig, flags, free_port, status, wait_until, Skydns, TempDir};
 
 const FIXTURE: &str = r#"{
@@ -490,6 +491,53 @@ fn a_changed_record_is_answered_with_a_signature_that_validates() {
         out.contains("; fully validated") && out.contains("changed text"),
         "{out}"
     );
+}
+
+/// (TTL, original TTL, signature) of the RRSIG in a `dig +dnssec +noall +answer` output.
+fn rrsig_fields(out: &str) -> Option<(u32, u32, String)> {
+    let line = answer_lines(out)
+        .into_iter()
+        .find(|l| l.contains(" RRSIG "))?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    // owner TTL IN RRSIG type alg labels original-TTL expiration inception tag signer sig...
+    Some((f[1].parse().ok()?, f[7].parse().ok()?, f[13..].concat()))
+}
+
+#[test]
+fn leased_records_reuse_their_signature_while_the_ttl_counts_down() {
+    let dir = TempDir::new("dnssec-lease");
+    let key = keygen(dir.path(), "ECDSAP256SHA256", "skydns.local");
+    let etcd = Etcd::start();
+    // The record TTL is min(service ttl 100, lease time left): it counts down from 30.
+    let lease = etcd.lease(30);
+    etcd.put_with_lease(
+        "/skydns/local/skydns/leased/x",
+        r#"{"host": "10.0.7.1", "ttl": 100}"#,
+        &lease,
+    );
+    let machines = format!("--machines={}", etcd.endpoint());
+    let key_arg = format!("--dnssec={}", key.basename.display());
+    let s = Skydns::start(&[&machines, "--no-rec", &key_arg], dir.path());
+    let ask = || {
+        let out = s.dig(&["+dnssec", "+noall", "+answer", "leased.skydns.local", "A"]);
+        rrsig_fields(&out).unwrap_or_else(|| panic!("no RRSIG:\n{out}"))
+    };
+    let (ttl, original, signature) = ask();
+    assert!(ttl <= 30 && original == ttl, "{ttl} {original}");
+    std::thread::sleep(Duration::from_millis(2200));
+    let (later_ttl, later_original, later_signature) = ask();
+    assert!(later_ttl < ttl, "TTL {ttl} then {later_ttl}");
+    assert_eq!(
+        later_original, original,
+        "the original TTL of the first signature"
+    );
+    // ECDSA signatures are randomized: an equal one is the cached one.
+    assert_eq!(
+        later_signature, signature,
+        "one signature while the TTL counts down"
+    );
+    let validators = Validators::new(dir.path(), s.port, &key, false);
+    validators.accepts("leased.skydns.local", "A", Expect::Positive);
 }
 
 /// Starts skydns with `--dnssec basename` and returns its output once it exits (it must).

@@ -1,6 +1,8 @@
 //! The signature cache (`scache`): RRSIGs keyed by the whole RRset (lowercased owner, type,
-//! class, TTL and every rdata in canonical form) plus the key tag, so a changed record or a new
-//! key never gets an old signature. Bounded: two generations of at most `capacity / 2`
+//! class and every rdata in canonical form) plus the key tag, so a changed record or a new
+//! key never gets an old signature. The TTL is left out of the key: a signature covers the
+//! original TTL written in it, so the signer reuses one for a TTL that counts down (leased
+//! records) and signs afresh only when the TTL grows beyond it. Bounded: two generations of at most `capacity / 2`
 //! entries each; when the young one is full the old one is dropped (an approximate LRU with
 //! O(1) work). A signature is reused only while more than half of its validity remains, so
 //! served signatures always have days left.
@@ -18,7 +20,7 @@ use super::sign::{Window, INCEPTION_SKEW, VALIDITY};
 pub struct RrsetKey(Vec<u8>);
 
 impl RrsetKey {
-    /// The key of `rrset` (one owner, type, class and TTL) signed with `key_tag`; `None` when
+    /// The key of `rrset` (one owner, type and class) signed with `key_tag`; `None` when
     /// a record cannot be encoded (it is then signed without caching).
     pub fn new(rrset: &[Record], key_tag: u16) -> Option<RrsetKey> {
         let first = rrset.first()?;
@@ -34,11 +36,10 @@ impl RrsetKey {
             let mut encoder = BinEncoder::new(&mut rdata);
             encoder.set_canonical_form(true);
             record.data.emit(&mut encoder).ok()?;
-            rdatas.push((record.ttl, rdata));
+            rdatas.push(rdata);
         }
         rdatas.sort();
-        for (ttl, rdata) in rdatas {
-            out.extend_from_slice(&ttl.to_be_bytes());
+        for rdata in rdatas {
             out.extend_from_slice(&(rdata.len() as u32).to_be_bytes());
             out.extend_from_slice(&rdata);
         }
@@ -144,14 +145,18 @@ mod tests {
     }
 
     #[test]
-    fn key_covers_owner_case_insensitively_and_every_field_of_the_rrset() {
+    fn key_covers_owner_case_insensitively_and_the_rdata_of_the_rrset() {
         let base = RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 1).unwrap();
         assert_eq!(
             base,
             RrsetKey::new(&[a("X.SkyDNS.local.", 60, [10, 0, 0, 1])], 1).unwrap()
         );
+        assert_eq!(
+            base,
+            RrsetKey::new(&[a("x.skydns.local.", 59, [10, 0, 0, 1])], 1).unwrap(),
+            "the TTL is not part of the key"
+        );
         for other in [
-            RrsetKey::new(&[a("x.skydns.local.", 61, [10, 0, 0, 1])], 1),
             RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 2])], 1),
             RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 2),
             RrsetKey::new(

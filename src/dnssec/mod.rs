@@ -155,12 +155,16 @@ impl Signer {
         Ok(out)
     }
 
+    /// The RRSIG of `rrset`: a cached one whose original TTL covers the RRset's TTL (which
+    /// counts down for leased records) with its TTL set to the RRset's, else a new signature.
     fn rrsig(&self, rrset: &[Record], window: Window, now: u64) -> Result<Record, SignError> {
         let key = RrsetKey::new(rrset, self.key.key_tag);
-        if let Some(cached) = key.as_ref().and_then(|k| self.cache.get(k, now)) {
-            let mut rrsig = cached;
+        let ttl = rrset[0].ttl;
+        let cached = key.as_ref().and_then(|k| self.cache.get(k, now));
+        if let Some(mut rrsig) = cached.filter(|sig| original_ttl(sig) >= Some(ttl)) {
             // The cache key holds the owner lowercased: answer with the owner as asked.
             rrsig.name = rrset[0].name.clone();
+            rrsig.ttl = ttl;
             return Ok(rrsig);
         }
         let rrsig = sign_rrset(&self.key, rrset, window)?;
@@ -168,6 +172,14 @@ impl Signer {
             self.cache.put(key, rrsig.clone(), window);
         }
         Ok(rrsig)
+    }
+}
+
+/// The original TTL field of an RRSIG record.
+fn original_ttl(rrsig: &Record) -> Option<u32> {
+    match &rrsig.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig.input().original_ttl),
+        _ => None,
     }
 }
 
@@ -253,6 +265,31 @@ mod tests {
                 RecordType::RRSIG
             ]
         );
+    }
+
+    #[test]
+    fn a_cached_signature_serves_lower_ttls_and_a_higher_ttl_is_signed_afresh() {
+        let signer = Signer::new(key::tests::ecdsa_key(), 100);
+        let window = Window::at(NOW);
+        let a = |ttl| {
+            let name = Name::from_ascii("a.skydns.local.").unwrap();
+            Record::from_rdata(name, ttl, RData::A("10.0.0.1".parse().unwrap()))
+        };
+        let sign = |ttl| {
+            let rrsig = signer.rrsig(&[a(ttl)], window, NOW).unwrap();
+            let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &rrsig.data else {
+                panic!("not an RRSIG")
+            };
+            (rrsig.ttl, sig.input().original_ttl, sig.sig().to_vec())
+        };
+        let (ttl, original, first) = sign(60);
+        assert_eq!((ttl, original), (60, 60));
+        let (ttl, original, again) = sign(55);
+        assert_eq!((ttl, original), (55, 60));
+        assert_eq!(again, first, "the cached signature");
+        let (ttl, original, grown) = sign(70);
+        assert_eq!((ttl, original), (70, 70));
+        assert_ne!(grown, first, "a new signature for the larger TTL");
     }
 
     #[test]

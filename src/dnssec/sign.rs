@@ -1,5 +1,6 @@
 //! RRSIGs over one RRset (RFC 4034 §3, RFC 4035 §2.2): inception an hour in the past (clock
-//! skew), expiration a week ahead, RRSIG TTL and original TTL equal to the RRset TTL, labels
+//! skew), expiration a week ahead, RRSIG TTL and original TTL equal to the RRset TTL (a cached
+//! RRSIG served later for a TTL that has counted down keeps its larger original TTL), labels
 //! not counting a leading `*`, signer = the zone. The time is passed in.
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, SigInput, RRSIG};
