@@ -100,6 +100,28 @@ fn query(id: u16, flags: u16, qname: &[u8], qtype: u16, edns: Option<u16>) -> Ve
     p
 }
 
+/// A query for web.skydns.local/`qtype` followed by `additional` records (wire form).
+fn with_additional(id: u16, qtype: u16, additional: &[Vec<u8>]) -> Vec<u8> {
+    let mut p = header(id, QUERY, [1, 0, 0, additional.len() as u16]);
+    p.extend(question(&name(WEB), qtype, 1));
+    for record in additional {
+        p.extend_from_slice(record);
+    }
+    p
+}
+
+/// An OPT record from the root with a cookie option (code 10) whose length field says `len`
+/// and 8 bytes of data.
+fn cookie_opt(payload: u16, dnssec_ok: bool, len: u8) -> Vec<u8> {
+    opt(
+        &[0],
+        payload,
+        0,
+        dnssec_ok,
+        &[0, 10, 0, len, 1, 2, 3, 4, 5, 6, 7, 8],
+    )
+}
+
 // ---- what a reply must look like ------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +140,15 @@ struct Case {
 
 fn reply(rcode: u8, qd: u16, opt: bool) -> Want {
     Want::Reply { rcode, qd, opt }
+}
+
+/// A case whose reply must be FORMERR with no question and no OPT (12 bytes).
+fn formerr(what: &'static str, packet: Vec<u8>) -> Case {
+    Case {
+        what,
+        packet,
+        want: reply(FORMERR, 0, false),
+    }
 }
 
 fn corpus() -> Vec<Case> {
@@ -139,40 +170,20 @@ fn corpus() -> Vec<Case> {
             packet: query(2, QUERY | 0x8000, &web, 1, None),
             want: Want::Drop,
         },
-        Case {
-            what: "QDCOUNT=0",
-            packet: header(3, QUERY, [0, 0, 0, 0]),
-            want: reply(FORMERR, 0, false),
-        },
+        formerr("QDCOUNT=0", header(3, QUERY, [0, 0, 0, 0])),
     ];
     let mut two = header(4, QUERY, [2, 0, 0, 0]);
     two.extend(question(&web, 1, 1));
     two.extend(question(&web, 28, 1));
-    cases.push(Case {
-        what: "QDCOUNT=2",
-        packet: two,
-        want: reply(FORMERR, 0, false),
-    });
-    cases.push(Case {
-        what: "missing question",
-        packet: header(5, QUERY, [1, 0, 0, 0]),
-        want: reply(FORMERR, 0, false),
-    });
+    cases.push(formerr("QDCOUNT=2", two));
+    cases.push(formerr("missing question", header(5, QUERY, [1, 0, 0, 0])));
     let mut truncated = header(6, QUERY, [1, 0, 0, 0]);
     truncated.extend_from_slice(&web[..6]);
-    cases.push(Case {
-        what: "truncated QNAME",
-        packet: truncated,
-        want: reply(FORMERR, 0, false),
-    });
+    cases.push(formerr("truncated QNAME", truncated));
     let long_label = "a".repeat(64);
     let mut p = header(7, QUERY, [1, 0, 0, 0]);
     p.extend(question(&name(&[&long_label, "local"]), 1, 1));
-    cases.push(Case {
-        what: "label of 64 bytes",
-        packet: p,
-        want: reply(FORMERR, 0, false),
-    });
+    cases.push(formerr("label of 64 bytes", p));
     let label = "b".repeat(63);
     let mut p = header(8, QUERY, [1, 0, 0, 0]);
     p.extend(question(
@@ -180,11 +191,7 @@ fn corpus() -> Vec<Case> {
         1,
         1,
     ));
-    cases.push(Case {
-        what: "name of 256+ bytes",
-        packet: p,
-        want: reply(FORMERR, 0, false),
-    });
+    cases.push(formerr("name of 256+ bytes", p));
     // Compression pointers (0xC000 | offset) in the question name.
     for (what, pointer) in [
         ("pointer to itself", 12u16),
@@ -205,57 +212,29 @@ fn corpus() -> Vec<Case> {
     }
     let mut garbage = good.clone();
     garbage.extend_from_slice(&[0xde, 0xad]);
-    cases.push(Case {
-        what: "trailing garbage",
-        packet: garbage,
-        want: reply(FORMERR, 0, false),
-    });
+    cases.push(formerr("trailing garbage", garbage));
     let mut lies = good.clone();
     lies[7] = 1; // ANCOUNT=1 with no answer
-    cases.push(Case {
-        what: "ANCOUNT lies",
-        packet: lies,
-        want: reply(FORMERR, 0, false),
-    });
-    let mut two_opt = header(10, QUERY, [1, 0, 0, 2]);
-    two_opt.extend(question(&web, 1, 1));
-    two_opt.extend(opt(&[0], 1232, 0, false, &[]));
-    two_opt.extend(opt(&[0], 1232, 0, false, &[]));
-    cases.push(Case {
-        what: "two OPT records",
-        packet: two_opt,
-        want: reply(FORMERR, 0, false),
-    });
-    let mut bad_option = header(11, QUERY, [1, 0, 0, 1]);
-    bad_option.extend(question(&web, 1, 1));
-    // Option code 10 (cookie) claiming 40 bytes of which 8 are present.
-    bad_option.extend(opt(
-        &[0],
-        1232,
-        0,
-        false,
-        &[0, 10, 0, 40, 1, 2, 3, 4, 5, 6, 7, 8],
+    cases.push(formerr("ANCOUNT lies", lies));
+    let root_opt = opt(&[0], 1232, 0, false, &[]);
+    cases.push(formerr(
+        "two OPT records",
+        with_additional(10, 1, &[root_opt.clone(), root_opt]),
     ));
     cases.push(Case {
         what: "OPT option longer than its rdata",
-        packet: bad_option,
+        // A cookie claiming 40 bytes of which 8 are present.
+        packet: with_additional(11, 1, &[cookie_opt(1232, false, 40)]),
         want: reply(FORMERR, 0, false),
     });
-    let mut non_root = header(12, QUERY, [1, 0, 0, 1]);
-    non_root.extend(question(&web, 1, 1));
-    non_root.extend(opt(&name(&["x"]), 1232, 0, false, &[]));
-    cases.push(Case {
-        what: "OPT with a non-root owner",
-        packet: non_root,
-        want: reply(FORMERR, 0, false),
-    });
-    let mut v1 = header(13, QUERY, [1, 0, 0, 1]);
-    v1.extend(question(&web, 1, 1));
-    v1.extend(opt(&[0], 1232, 1, false, &[]));
+    cases.push(formerr(
+        "OPT with a non-root owner",
+        with_additional(12, 1, &[opt(&name(&["x"]), 1232, 0, false, &[])]),
+    ));
     cases.push(Case {
         what: "EDNS version 1",
         // BADVERS is 16: header rcode 0, extended rcode 1 in the OPT (checked below).
-        packet: v1,
+        packet: with_additional(13, 1, &[opt(&[0], 1232, 1, false, &[])]),
         want: reply(NOERROR, 1, true),
     });
     cases.push(Case {
@@ -278,19 +257,13 @@ fn corpus() -> Vec<Case> {
         packet: query(17, QUERY, &web, 0, None),
         want: reply(NOERROR, 1, false),
     });
-    cases.push(Case {
-        what: "qtype OPT",
-        packet: query(18, QUERY, &web, 41, None),
-        want: reply(FORMERR, 0, false),
-    });
+    cases.push(formerr("qtype OPT", query(18, QUERY, &web, 41, None)));
     cases.push(Case {
         what: "qtype RRSIG",
         packet: query(19, QUERY, &web, 46, Some(1232)),
         want: reply(NOERROR, 1, true),
     });
-    let mut tsig = header(20, QUERY, [1, 0, 0, 1]);
-    tsig.extend(question(&web, 1, 1));
-    tsig.extend(name(&["unknown", "key"]));
+    let mut tsig = name(&["unknown", "key"]);
     tsig.extend_from_slice(&250u16.to_be_bytes()); // TSIG
     tsig.extend_from_slice(&255u16.to_be_bytes()); // class ANY
     tsig.extend_from_slice(&0u32.to_be_bytes());
@@ -305,7 +278,7 @@ fn corpus() -> Vec<Case> {
     tsig.extend(rdata);
     cases.push(Case {
         what: "TSIG with an unknown key",
-        packet: tsig,
+        packet: with_additional(20, 1, &[tsig]),
         want: reply(NOTAUTH, 1, false),
     });
     let mut chaos = header(21, QUERY, [1, 0, 0, 0]);
@@ -400,12 +373,9 @@ fn edns_details_badvers_bufsize_zero_and_axfr_by_transport() {
     let dir = TempDir::new("malformed-edns");
     let s = start(&dir);
     let wait = Duration::from_millis(700);
-    let web = name(WEB);
 
     // EDNS version 1: BADVERS (16 = extended rcode 1, header rcode 0) in an OPT of version 0.
-    let mut v1 = header(1, QUERY, [1, 0, 0, 1]);
-    v1.extend(question(&web, 1, 1));
-    v1.extend(opt(&[0], 1232, 1, false, &[]));
+    let v1 = with_additional(1, 1, &[opt(&[0], 1232, 1, false, &[])]);
     let r = udp_exchange(s.addr(), &v1, wait).expect("a BADVERS reply");
     let tail = &r[r.len() - 11..];
     assert_eq!(tail[0], 0, "OPT owner is the root: {r:02x?}");
@@ -438,16 +408,7 @@ fn seeds() -> Vec<Vec<u8>> {
         seeds.push(query(0, QUERY, qname, qtype, None));
         seeds.push(query(0, QUERY, qname, qtype, Some(1232)));
     }
-    let mut dnssec = header(0, QUERY, [1, 0, 0, 1]);
-    dnssec.extend(question(&web, 28, 1));
-    dnssec.extend(opt(
-        &[0],
-        4096,
-        0,
-        true,
-        &[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8],
-    ));
-    seeds.push(dnssec);
+    seeds.push(with_additional(0, 28, &[cookie_opt(4096, true, 8)]));
     seeds
 }
 
