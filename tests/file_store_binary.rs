@@ -366,3 +366,97 @@ fn tcp_idle_timeout_partial_messages_and_connection_bound() {
     ]);
     assert_eq!(answer_lines(&out), vec!["10.0.0.1"]);
 }
+
+/// Open file descriptors of process `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// One length-prefixed A query for the rails service with `id`.
+fn framed_query(id: u16) -> Vec<u8> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RecordType};
+    let mut m = Message::query();
+    m.metadata.id = id;
+    let name = Name::from_ascii("1.rails.production.east.skydns.local.").unwrap();
+    m.add_query(Query::query(name, RecordType::A));
+    let wire = m.to_vec().unwrap();
+    let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+    framed.extend(wire);
+    framed
+}
+
+/// Reads one length-prefixed reply and returns its ID.
+fn read_reply_id(conn: &mut std::net::TcpStream) -> Option<u16> {
+    use std::io::Read;
+    let mut len = [0u8; 2];
+    conn.read_exact(&mut len).ok()?;
+    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    conn.read_exact(&mut reply).ok()?;
+    Some(u16::from_be_bytes([reply[0], reply[1]]))
+}
+
+#[test]
+fn pipelined_tcp_queries_and_a_thousand_idle_connections() {
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    let dir = TempDir::new("tcp-hygiene");
+    let (s, _) = start(&dir, &["--tcp-idle-timeout=2s"]);
+    let pid = s.child.id();
+    let baseline = open_fds(pid);
+
+    // Three queries in one write: three replies on the same connection.
+    let mut conn = TcpStream::connect(s.addr()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let batch: Vec<u8> = (1..=3).flat_map(framed_query).collect();
+    conn.write_all(&batch).unwrap();
+    let mut ids: Vec<u16> = (0..3).filter_map(|_| read_reply_id(&mut conn)).collect();
+    ids.sort();
+    assert_eq!(ids, vec![1, 2, 3]);
+    drop(conn);
+
+    // A thousand idle connections (the bound is 150: the rest are closed at once). UDP goes
+    // on answering every query meanwhile, and a new TCP client is answered or cleanly closed.
+    let idle: Vec<TcpStream> = (0..1000)
+        .filter_map(|_| TcpStream::connect(s.addr()).ok())
+        .collect();
+    assert!(idle.len() >= 150, "only {} connections", idle.len());
+    for _ in 0..100 {
+        let out = s.dig(&["+short", "1.rails.production.east.skydns.local", "A"]);
+        assert_eq!(
+            answer_lines(&out),
+            vec!["10.0.0.1"],
+            "UDP while TCP is full"
+        );
+    }
+    let mut late = TcpStream::connect(s.addr()).unwrap();
+    late.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let asked = std::time::Instant::now();
+    let answered = late
+        .write_all(&framed_query(9))
+        .ok()
+        .and_then(|_| read_reply_id(&mut late));
+    assert!(
+        answered == Some(9) || asked.elapsed() < Duration::from_secs(1),
+        "a new TCP client hangs while the server is full"
+    );
+
+    // After the idle timeout the server holds no more descriptors than before.
+    drop(late);
+    assert!(
+        wait_until(Duration::from_secs(10), || open_fds(pid) <= baseline + 2),
+        "{} descriptors open, {baseline} before",
+        open_fds(pid)
+    );
+    drop(idle);
+    let out = s.dig(&[
+        "+tcp",
+        "+short",
+        "1.rails.production.east.skydns.local",
+        "A",
+    ]);
+    assert_eq!(answer_lines(&out), vec!["10.0.0.1"]);
+}
