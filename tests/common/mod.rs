@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod dnssec;
 pub mod etcd;
 pub mod golden;
 pub mod server;
