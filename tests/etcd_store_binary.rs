@@ -376,6 +376,7 @@ fn starts_without_etcd_answering_servfail_then_loads() {
     let asked = Instant::now();
     let out = s.dig(&["late.skydns.local", "A"]);
     assert_eq!(status(&out).as_deref(), Some("SERVFAIL"), "{out}");
+    assert!(out.contains("EDE: 14 (Not Ready)"), "{out}");
     assert!(asked.elapsed() < Duration::from_secs(2));
     let etcd = Etcd::start_on(port);
     etcd.put("/skydns/local/skydns/late/1", &service("10.9.7.1"));

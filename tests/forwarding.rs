@@ -176,6 +176,10 @@ fn dead_and_black_hole_upstreams_give_servfail_within_the_timeout() {
                 "{what} {transport}: {out}"
             );
             assert!(
+                out.contains("EDE: 22 (No Reachable Authority)"),
+                "{what} {transport}: {out}"
+            );
+            assert!(
                 elapsed < bound,
                 "{what} {transport}: SERVFAIL after {elapsed:?}"
             );
@@ -325,6 +329,7 @@ fn the_recursion_acl_refuses_foreign_names_but_answers_ours() {
         let out = s.dig(&["-b", "127.0.0.2", "www.example.org", "A"]);
         assert_eq!(status(&out).as_deref(), Some("REFUSED"), "{out}");
         assert!(!flags(&out).contains(&"ra".to_owned()), "{out}");
+        assert!(out.contains("EDE: 18 (Prohibited)"), "{out}");
         let out = s.dig(&["-b", "127.0.0.2", "own.skydns.local", "A"]);
         assert_eq!(status(&out).as_deref(), Some("NOERROR"), "{out}");
         assert!(out.contains("10.0.0.1"), "{out}");
@@ -342,6 +347,7 @@ fn no_rec_never_reaches_the_upstream() {
     let out = s.dig(&["www.example.org", "A"]);
     assert_eq!(status(&out).as_deref(), Some("REFUSED"), "{out}");
     assert!(!flags(&out).contains(&"ra".to_owned()), "{out}");
+    assert!(out.contains("EDE: 20 (Not Authoritative)"), "{out}");
     assert_eq!(up.queries(), 0);
 }
 

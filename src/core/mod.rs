@@ -3,6 +3,7 @@
 //! is unit-testable and fast.
 
 pub mod answer;
+pub mod ede;
 pub mod edns;
 pub mod outcome;
 pub mod path;

@@ -11,6 +11,7 @@ use rand::RngCore;
 
 use super::answer::address::{addresses, Want};
 use super::answer::{mx, name, negative, ns_soa, ptr, record, srv, stub, txt, Ctx};
+use super::ede::{self, ExtendedError};
 use super::edns;
 use super::outcome::{Externals, Outcome, Reply, Source};
 use super::path::{in_zone, name_text, name_to_path};
@@ -68,8 +69,7 @@ pub fn answer(
                 Outcome::Stub { servers }
             } else {
                 // Stub forwarding is forwarding: only for clients the ACL allows (RFC 5358).
-                reply.metadata.response_code = ResponseCode::Refused;
-                policy(reply)
+                refused(reply, ExtendedError::Prohibited)
             };
         }
     }
@@ -200,14 +200,24 @@ pub fn forwarding_allowed(req: &Request, cfg: &RuntimeConfig) -> bool {
     !cfg.no_rec && !cfg.nameservers.is_empty() && cfg.forward_allow.allows(req.client)
 }
 
-/// Foreign names: forwarded when policy allows, REFUSED (RA=0) otherwise (RFC 5358).
+/// Foreign names: forwarded when policy allows, REFUSED (RA=0) otherwise (RFC 5358), with the
+/// reason as an extended error.
 fn forward_or_refuse(req: &Request, cfg: &RuntimeConfig, mut reply: Message) -> Outcome {
     let labels = req.qname().num_labels() as usize;
-    if forwarding_allowed(req, cfg) && labels >= cfg.ndots {
+    let why = if cfg.no_rec || cfg.nameservers.is_empty() || labels < cfg.ndots {
+        ExtendedError::NotAuthoritative
+    } else if !cfg.forward_allow.allows(req.client) {
+        ExtendedError::Prohibited
+    } else {
         return Outcome::Forward;
-    }
-    reply.metadata.response_code = ResponseCode::Refused;
+    };
     reply.metadata.recursion_available = false;
+    refused(reply, why)
+}
+
+fn refused(mut reply: Message, why: ExtendedError) -> Outcome {
+    reply.metadata.response_code = ResponseCode::Refused;
+    ede::attach(&mut reply, why);
     policy(reply)
 }
 
@@ -235,10 +245,14 @@ pub fn new_reply(req: &Request, cfg: &RuntimeConfig) -> Message {
     reply
 }
 
-/// A SERVFAIL reply to `req` (upstreams failed, no data yet).
-pub fn servfail(req: &Request, cfg: &RuntimeConfig) -> Message {
+/// A SERVFAIL reply to `req` (upstreams failed, no data yet), with the reason as an extended
+/// error when there is one to give.
+pub fn servfail(req: &Request, cfg: &RuntimeConfig, why: Option<ExtendedError>) -> Message {
     let mut reply = new_reply(req, cfg);
     reply.metadata.response_code = ResponseCode::ServFail;
     reply.metadata.recursion_available = forwarding_allowed(req, cfg);
+    if let Some(why) = why {
+        ede::attach(&mut reply, why);
+    }
     reply
 }

@@ -18,6 +18,7 @@ use super::lookup;
 use super::upstream::Upstreams;
 use crate::config::RuntimeConfig;
 use crate::core::answer::stub::LOOP_GUARD_OPTION;
+use crate::core::ede::ExtendedError;
 use crate::core::edns::reply_opt;
 use crate::core::resolve::servfail;
 use crate::core::{ExternalQuery, Externals, Request};
@@ -73,7 +74,7 @@ impl Forwarder {
             }
             Err(e) => {
                 tracing::debug!(name = %req.qname(), qtype = %req.qtype(), error = %e, "forwarding failed");
-                servfail(req, cfg)
+                servfail(req, cfg, Some(ExtendedError::NoReachableAuthority))
             }
         }
     }

@@ -9,6 +9,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use hickory_proto::op::Message;
 
 use crate::config::RuntimeConfig;
+use crate::core::ede::ExtendedError;
 use crate::core::edns::{encode_fitted, size_limit};
 use crate::core::resolve::servfail;
 use crate::core::wire::{decode, Decoded};
@@ -69,7 +70,7 @@ impl Handler {
 
     async fn answer(&self, req: &Request, cfg: &Arc<RuntimeConfig>) -> Option<Message> {
         if !self.store.is_loaded() {
-            return Some(servfail(req, cfg));
+            return Some(servfail(req, cfg, Some(ExtendedError::NotReady)));
         }
         let snap = self.store.snapshot();
         let first = crate::core::answer(
@@ -105,7 +106,7 @@ impl Handler {
                 Some(self.forwarder.relay(req, cfg, Target::Stub(servers)).await)
             }
             // The second pass has every look-up result: it cannot ask again.
-            Outcome::NeedExternal(_) => Some(servfail(req, cfg)),
+            Outcome::NeedExternal(_) => Some(servfail(req, cfg, None)),
         }
     }
 }
@@ -122,7 +123,7 @@ impl Handler {
             .unwrap_or(0);
         signer.apply(req, reply, cfg, now).unwrap_or_else(|e| {
             tracing::error!(name = %req.qname(), "{e}");
-            servfail(req, cfg)
+            servfail(req, cfg, None)
         })
     }
 }

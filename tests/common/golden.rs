@@ -17,6 +17,7 @@
 //!                                  `SERIAL` stands for the snapshot's SOA serial
 //! count: answer=N additional=N     (only counts, for big or random answers)
 //! maxsize: N                       (the encoded reply is at most N bytes)
+//! ede: N | none                    (the Extended DNS Error code in the OPT record, or none)
 //! ```
 
 #![allow(dead_code)]
@@ -27,6 +28,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use rand::SeedableRng;
@@ -48,6 +50,7 @@ pub struct Case {
     pub sections: BTreeMap<String, Vec<String>>,
     pub counts: Vec<(String, usize)>,
     pub maxsize: Option<usize>,
+    pub ede: Option<String>,
 }
 
 /// Parses a `.golden` file.
@@ -85,6 +88,7 @@ pub fn parse_cases(text: &str) -> Vec<Case> {
                     | "additional"
                     | "count"
                     | "maxsize"
+                    | "ede"
             );
             if known {
                 section = None;
@@ -108,6 +112,7 @@ pub fn parse_cases(text: &str) -> Vec<Case> {
                         }
                     }
                     "maxsize" => case.maxsize = Some(value.parse().expect("maxsize number")),
+                    "ede" => case.ede = Some(value.to_owned()),
                     sec => {
                         case.sections.entry(sec.to_owned()).or_default();
                         section = Some(sec.to_owned());
@@ -272,6 +277,21 @@ fn rcode_name(code: u16) -> String {
     .to_owned()
 }
 
+/// The INFO-CODE of the Extended DNS Error option, or `none`.
+fn ede_of(m: &Message) -> String {
+    let option = m
+        .edns
+        .as_ref()
+        .and_then(|e| e.option(EdnsCode::from(skydns::core::ede::OPTION_CODE)));
+    match option {
+        Some(EdnsOption::Unknown(_, data)) if data.len() >= 2 => {
+            u16::from_be_bytes([data[0], data[1]]).to_string()
+        }
+        Some(other) => format!("{other:?}"),
+        None => "none".to_owned(),
+    }
+}
+
 fn flags_of(m: &Message) -> String {
     let md = &m.metadata;
     let mut f = vec!["qr"];
@@ -373,6 +393,12 @@ pub fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>) -> Ve
     if let Some(want) = &case.rcode {
         if &rcode != want {
             errors.push(format!("rcode {rcode}, expected {want}"));
+        }
+    }
+    if let Some(want) = &case.ede {
+        let got = ede_of(&m);
+        if &got != want {
+            errors.push(format!("extended error {got}, expected {want}"));
         }
     }
     if let Some(want) = &case.flags {
