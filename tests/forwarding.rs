@@ -305,6 +305,43 @@ fn the_cache_answers_repeats_counts_ttls_down_and_expires() {
 }
 
 #[test]
+fn identical_queries_in_flight_share_one_upstream_exchange() {
+    // Each reply takes a second: eight clients asking at once must not cost eight exchanges.
+    let up = CountingUpstream::start_slow([192, 0, 2, 8], 60, Duration::from_secs(1));
+    let dir = TempDir::new("fwd-inflight");
+    let ns = format!("--nameservers={}", up.addr);
+    let s = skydns(&dir, free_port(), CONFIG, "", &[&ns]);
+    let port = s.port;
+    let clients: Vec<_> = (0..8)
+        .map(|i| {
+            // Letter case differs per client; each gets its own case back.
+            let name = if i % 2 == 0 {
+                "same.example.org"
+            } else {
+                "SAME.Example.ORG"
+            };
+            std::thread::spawn(move || dig(port, &["+noall", "+answer", name, "A"]))
+        })
+        .collect();
+    for client in clients {
+        let out = client.join().unwrap();
+        let lines = answer_lines(&out);
+        assert_eq!(lines.len(), 1, "{out}");
+        assert!(
+            lines[0].ends_with("192.0.2.8")
+                && (lines[0].starts_with("same.example.org.")
+                    || lines[0].starts_with("SAME.Example.ORG.")),
+            "{out}"
+        );
+    }
+    assert_eq!(up.queries(), 1, "one exchange for eight identical queries");
+    // Another name is another exchange; without the cache a later repeat asks again.
+    dig(port, &["+short", "other.example.org", "A"]);
+    dig(port, &["+short", "same.example.org", "A"]);
+    assert_eq!(up.queries(), 3);
+}
+
+#[test]
 fn the_recursion_acl_refuses_foreign_names_but_answers_ours() {
     let up = Unbound::start(&["example.org."], EXAMPLE_ORG);
     let ns = format!("--nameservers={}", up.spec());

@@ -1,10 +1,12 @@
 //! Networking around the core: UDP and TCP servers over sockets they are given, the query
 //! handler that connects them to the core and the store, and upstream traffic (forwarding,
-//! look-ups, the forwarded-answer cache).
+//! look-ups, the forwarded-answer cache, sharing of identical exchanges in flight).
 
 pub mod cache;
 pub mod forward;
+pub mod forward_key;
 pub mod handler;
+pub mod inflight;
 pub mod lookup;
 pub mod tcp;
 pub mod udp;

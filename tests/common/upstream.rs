@@ -107,7 +107,8 @@ impl BlackHole {
     }
 }
 
-/// A tiny UDP upstream that answers every A query with one A record of `ttl` and `address`,
+/// A tiny UDP upstream that answers every A query with one A record of `ttl` and `address`
+/// (after a delay, when started slow),
 /// counting the queries it gets and those that carry the stub loop-guard EDNS option 65011.
 /// With `spoof`, each real reply is preceded by three that must be
 /// ignored: one with a wrong ID, one with a wrong question, and one from another port; they
@@ -128,6 +129,15 @@ pub const SPOOFED: [u8; 4] = [198, 51, 100, 66];
 
 impl CountingUpstream {
     pub fn start(address: [u8; 4], ttl: u32, spoof: bool) -> CountingUpstream {
+        Self::spawn(address, ttl, spoof, Duration::ZERO)
+    }
+
+    /// An upstream that takes `delay` before each reply (queries are answered one by one).
+    pub fn start_slow(address: [u8; 4], ttl: u32, delay: Duration) -> CountingUpstream {
+        Self::spawn(address, ttl, false, delay)
+    }
+
+    fn spawn(address: [u8; 4], ttl: u32, spoof: bool, delay: Duration) -> CountingUpstream {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
@@ -166,6 +176,7 @@ impl CountingUpstream {
                     let _ = other.send_to(&reply(&query, SPOOFED, ttl).to_vec().unwrap(), peer);
                     std::thread::sleep(Duration::from_millis(20));
                 }
+                std::thread::sleep(delay);
                 let _ = socket.send_to(&reply(&query, address, ttl).to_vec().unwrap(), peer);
             }
         });
