@@ -371,7 +371,7 @@ fn tcp_idle_timeout_partial_messages_and_connection_bound() {
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
-        .unwrap_or(0)
+        .expect("read /proc/PID/fd")
 }
 
 /// One length-prefixed A query for the rails service with `id`.
@@ -399,12 +399,12 @@ fn read_reply_id(conn: &mut std::net::TcpStream) -> Option<u16> {
 }
 
 #[test]
-fn pipelined_tcp_queries_and_a_thousand_idle_connections() {
+fn pipelined_tcp_queries_and_idle_connections_beyond_the_bound() {
     use std::io::Write;
     use std::net::TcpStream;
 
     let dir = TempDir::new("tcp-hygiene");
-    let (s, _) = start(&dir, &["--tcp-idle-timeout=2s"]);
+    let (s, _) = start(&dir, &["--tcp-idle-timeout=5s"]);
     let pid = s.child.id();
     let baseline = open_fds(pid);
 
@@ -418,13 +418,13 @@ fn pipelined_tcp_queries_and_a_thousand_idle_connections() {
     assert_eq!(ids, vec![1, 2, 3]);
     drop(conn);
 
-    // A thousand idle connections (the bound is 150: the rest are closed at once). UDP goes
-    // on answering every query meanwhile, and a new TCP client is answered or cleanly closed.
-    let idle: Vec<TcpStream> = (0..1000)
-        .filter_map(|_| TcpStream::connect(s.addr()).ok())
+    // 300 idle connections (the bound is 150: the rest are closed at once). Well within the
+    // idle timeout (5 s), UDP answers every query and a new TCP client is answered or cleanly
+    // closed, not left hanging.
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(s.addr()).unwrap())
         .collect();
-    assert!(idle.len() >= 150, "only {} connections", idle.len());
-    for _ in 0..100 {
+    for _ in 0..10 {
         let out = s.dig(&["+short", "1.rails.production.east.skydns.local", "A"]);
         assert_eq!(
             answer_lines(&out),
@@ -446,8 +446,9 @@ fn pipelined_tcp_queries_and_a_thousand_idle_connections() {
 
     // After the idle timeout the server holds no more descriptors than before.
     drop(late);
+    assert!(baseline > 0);
     assert!(
-        wait_until(Duration::from_secs(10), || open_fds(pid) <= baseline + 2),
+        wait_until(Duration::from_secs(15), || open_fds(pid) <= baseline + 2),
         "{} descriptors open, {baseline} before",
         open_fds(pid)
     );

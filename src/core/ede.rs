@@ -19,6 +19,8 @@ pub enum ExtendedError {
     NotAuthoritative,
     /// SERVFAIL: no upstream nameserver answered.
     NoReachableAuthority,
+    /// SERVFAIL: too many upstream queries in flight to send another (code 0, Other).
+    Busy,
 }
 
 impl ExtendedError {
@@ -29,6 +31,7 @@ impl ExtendedError {
             ExtendedError::Prohibited => 18,
             ExtendedError::NotAuthoritative => 20,
             ExtendedError::NoReachableAuthority => 22,
+            ExtendedError::Busy => 0,
         }
     }
 
@@ -38,6 +41,7 @@ impl ExtendedError {
             ExtendedError::Prohibited => "recursion is not allowed for this client",
             ExtendedError::NotAuthoritative => "not authoritative and not forwarding this name",
             ExtendedError::NoReachableAuthority => "no upstream nameserver answered",
+            ExtendedError::Busy => "too many upstream queries in flight",
         }
     }
 }

@@ -16,9 +16,9 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 
 use super::cache::{records_mut, ForwardCache};
 use super::forward_key::ForwardKey;
-use super::inflight::{self, InFlight, Landed, Turn};
+use super::inflight::{self, InFlight, Turn};
 use super::lookup;
-use super::upstream::Upstreams;
+use super::upstream::{UpstreamError, Upstreams};
 use crate::config::RuntimeConfig;
 use crate::core::answer::stub::LOOP_GUARD_OPTION;
 use crate::core::ede::ExtendedError;
@@ -34,13 +34,17 @@ pub enum Target {
     Stub(Vec<SocketAddr>),
 }
 
+/// What one exchange lands: the upstream reply, or why the client gets SERVFAIL (the extended
+/// error to give, if any).
+type Landed = Result<Message, Option<ExtendedError>>;
+
 /// Upstream traffic, the forwarded-answer cache and the exchanges in flight, shared by every
 /// query task.
 #[derive(Default)]
 pub struct Forwarder {
     upstreams: Upstreams,
     cache: ForwardCache,
-    inflight: InFlight,
+    inflight: InFlight<Landed>,
 }
 
 impl Forwarder {
@@ -56,20 +60,24 @@ impl Forwarder {
                 return for_client(hit, req, cfg);
             }
         }
-        let landed = match self.inflight.join(&key) {
-            Turn::Ask(flight) => {
-                let landed = self.ask(req, cfg, &target, key).await;
-                flight.land(&landed);
-                landed
+        // Waiters whose asker went away (its task cancelled) join again.
+        let landed = loop {
+            match self.inflight.join(&key) {
+                Turn::Ask(flight) => {
+                    let landed = self.ask(req, cfg, &target, &key).await;
+                    flight.land(&landed);
+                    break landed;
+                }
+                Turn::Wait(waiting) => {
+                    if let Some(landed) = inflight::wait(waiting).await {
+                        break landed;
+                    }
+                }
             }
-            Turn::Wait(waiting) => match inflight::wait(waiting).await {
-                Some(landed) => landed,
-                None => self.ask(req, cfg, &target, key).await,
-            },
         };
         match landed {
-            Some(reply) => for_client(reply, req, cfg),
-            None => servfail(req, cfg, Some(ExtendedError::NoReachableAuthority)),
+            Ok(reply) => for_client(reply, req, cfg),
+            Err(why) => servfail(req, cfg, why),
         }
     }
 
@@ -79,7 +87,7 @@ impl Forwarder {
         req: &Request,
         cfg: &RuntimeConfig,
         target: &Target,
-        key: ForwardKey,
+        key: &ForwardKey,
     ) -> Landed {
         let mut query = req.message.clone();
         let (servers, rotate) = match target {
@@ -96,14 +104,21 @@ impl Forwarder {
         match exchanged {
             Ok(reply) => {
                 if cfg.rcache > 0 {
+                    let now = Instant::now();
                     self.cache
-                        .insert(key, &reply, cfg.rcache, cfg.rcache_ttl, Instant::now());
+                        .insert(key.clone(), &reply, cfg.rcache, cfg.rcache_ttl, now);
                 }
-                Some(reply)
+                Ok(reply)
             }
             Err(e) => {
                 tracing::debug!(name = %req.qname(), qtype = %req.qtype(), error = %e, "forwarding failed");
-                None
+                Err(match e {
+                    UpstreamError::NoServers | UpstreamError::AllFailed(_) => {
+                        Some(ExtendedError::NoReachableAuthority)
+                    }
+                    UpstreamError::Busy => Some(ExtendedError::Busy),
+                    UpstreamError::Encode(_) => None,
+                })
             }
         }
     }

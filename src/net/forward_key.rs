@@ -1,14 +1,18 @@
 //! The identity of a forwarded question: what makes two client queries get the same upstream
-//! answer. It is the question name in lowercase, type, class, the RD, DO and CD bits and the
-//! servers asked, so letter case, classes and DNSSEC answers never mix, and once a reload or a
-//! stub-zone change sends a name to other servers, answers from the old ones are not reused.
-//! The forward cache and the sharing of exchanges in flight both key on it.
+//! answer. It is the question name in lowercase, type, class, the RD, AD, DO and CD bits, the
+//! EDNS options that travel upstream and change the answer (client subnet, and the stub loop
+//! guard, which makes the next skydns drop the query) and the servers asked. So letter case,
+//! classes and DNSSEC answers never mix, and once a reload or a stub-zone change sends a name
+//! to other servers, answers from the old ones are not reused. The forward cache and the
+//! sharing of exchanges in flight both key on it.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::net::SocketAddr;
 
+use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, RecordType};
 
+use crate::core::answer::stub;
 use crate::core::Request;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -17,8 +21,11 @@ pub struct ForwardKey {
     qtype: RecordType,
     qclass: DNSClass,
     recursion_desired: bool,
+    authentic_data: bool,
     dnssec_ok: bool,
     checking_disabled: bool,
+    loop_guarded: bool,
+    client_subnet: Option<ClientSubnet>,
     /// A hash of the servers the answer comes from (their order included).
     route: u64,
 }
@@ -31,8 +38,14 @@ impl ForwardKey {
             qtype: req.qtype(),
             qclass: req.qclass(),
             recursion_desired: req.message.metadata.recursion_desired,
+            authentic_data: req.message.metadata.authentic_data,
             dnssec_ok: req.dnssec_ok(),
             checking_disabled: req.message.metadata.checking_disabled,
+            loop_guarded: stub::looped(req),
+            client_subnet: req.edns().and_then(|e| match e.option(EdnsCode::Subnet) {
+                Some(EdnsOption::Subnet(subnet)) => Some(*subnet),
+                _ => None,
+            }),
             route: BuildHasherDefault::<DefaultHasher>::default().hash_one(servers),
         }
     }
@@ -62,6 +75,27 @@ pub mod tests {
             m.edns = Some(edns);
         }
         Request::new(m, Transport::Udp, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    #[test]
+    fn the_loop_guard_the_client_subnet_and_ad_count() {
+        let base = ForwardKey::of(&request("x.example.org.", 1, true), UP);
+        let with_option = |option: EdnsOption| {
+            let mut req = request("x.example.org.", 1, true);
+            if let Some(edns) = req.message.edns.as_mut() {
+                edns.options_mut().insert(option);
+            }
+            ForwardKey::of(&req, UP)
+        };
+        let guard = EdnsOption::Unknown(stub::LOOP_GUARD_OPTION, vec![1]);
+        assert_ne!(base, with_option(guard));
+        let subnet = ClientSubnet::new("192.0.2.0".parse().unwrap(), 24, 0);
+        assert_ne!(base, with_option(EdnsOption::Subnet(subnet)));
+        let cookie = EdnsOption::Unknown(10, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(base, with_option(cookie), "cookies do not split answers");
+        let mut ad = request("x.example.org.", 1, true);
+        ad.message.metadata.authentic_data = true;
+        assert_ne!(base, ForwardKey::of(&ad, UP));
     }
 
     #[test]

@@ -5,54 +5,56 @@
 //! [`ForwardKey`]s are.
 //!
 //! Waiting is bounded by the asker's exchange, which is bounded itself; should the asker go
-//! away without an answer (its task cancelled), the waiters are told and ask on their own.
+//! away without an answer (its task cancelled), the waiters are told and join again. What an
+//! exchange lands (`T`: a reply or why there is none) is up to the forwarder.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use hickory_proto::op::Message;
 use tokio::sync::watch;
 
 use super::forward_key::ForwardKey;
 
-/// What an exchange came back with: the upstream reply, or `None` when it failed.
-pub type Landed = Option<Message>;
-
-type Slot = Option<Landed>;
-
-/// The exchanges in flight, by question.
-#[derive(Default)]
-pub struct InFlight {
-    flights: Mutex<HashMap<ForwardKey, watch::Receiver<Slot>>>,
+/// The exchanges in flight, by question, each landing a `T`.
+pub struct InFlight<T> {
+    flights: Mutex<HashMap<ForwardKey, watch::Receiver<Option<T>>>>,
 }
 
 /// What a query does: ask the upstreams itself, or wait for the query that already does.
-pub enum Turn<'a> {
-    Ask(Flight<'a>),
-    Wait(watch::Receiver<Slot>),
+pub enum Turn<'a, T> {
+    Ask(Flight<'a, T>),
+    Wait(watch::Receiver<Option<T>>),
 }
 
-/// The duty to ask: land the reply for the waiters. Dropping it unlanded tells them to ask on
-/// their own; either way the question is no longer in flight.
-pub struct Flight<'a> {
-    owner: &'a InFlight,
+/// The duty to ask: land the result for the waiters. Dropping it unlanded tells them to join
+/// again; either way the question is no longer in flight.
+pub struct Flight<'a, T> {
+    owner: &'a InFlight<T>,
     key: ForwardKey,
-    reply: watch::Sender<Slot>,
+    result: watch::Sender<Option<T>>,
 }
 
-impl InFlight {
+impl<T> Default for InFlight<T> {
+    fn default() -> Self {
+        InFlight {
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> InFlight<T> {
     /// Joins the exchange for `key`, starting it when there is none.
-    pub fn join(&self, key: &ForwardKey) -> Turn<'_> {
+    pub fn join(&self, key: &ForwardKey) -> Turn<'_, T> {
         let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(waiting) = flights.get(key) {
             return Turn::Wait(waiting.clone());
         }
-        let (reply, waiting) = watch::channel(None);
+        let (result, waiting) = watch::channel(None);
         flights.insert(key.clone(), waiting);
         Turn::Ask(Flight {
             owner: self,
             key: key.clone(),
-            reply,
+            result,
         })
     }
 
@@ -65,28 +67,30 @@ impl InFlight {
     }
 }
 
-impl Flight<'_> {
+impl<T: Clone> Flight<'_, T> {
     /// Hands `landed` to every query waiting for it.
-    pub fn land(self, landed: &Landed) {
-        self.reply.send_replace(Some(landed.clone()));
+    pub fn land(self, landed: &T) {
+        self.result.send_replace(Some(landed.clone()));
     }
 }
 
-impl Drop for Flight<'_> {
+impl<T> Drop for Flight<'_, T> {
     fn drop(&mut self) {
         let mut flights = self.owner.flights.lock().unwrap_or_else(|e| e.into_inner());
         flights.remove(&self.key);
     }
 }
 
-/// Waits for the asker's reply; `None` when it went away without one.
-pub async fn wait(mut waiting: watch::Receiver<Slot>) -> Option<Landed> {
+/// Waits for the asker's result; `None` when it went away without one.
+pub async fn wait<T: Clone>(mut waiting: watch::Receiver<Option<T>>) -> Option<T> {
     let slot = waiting.wait_for(Option::is_some).await.ok()?;
     slot.clone()
 }
 
 #[cfg(test)]
 mod tests {
+    use hickory_proto::op::Message;
+
     use super::*;
     use crate::net::forward_key::tests::{request, UP};
 
@@ -96,7 +100,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_second_query_waits_for_the_first_ones_reply() {
-        let inflight = InFlight::default();
+        let inflight = InFlight::<Message>::default();
         let Turn::Ask(flight) = inflight.join(&key("a.example.org.")) else {
             panic!("the first query asks")
         };
@@ -110,15 +114,15 @@ mod tests {
         let waiter = tokio::spawn(wait(waiting));
         let mut reply = Message::query();
         reply.metadata.id = 77;
-        flight.land(&Some(reply));
+        flight.land(&reply);
         let got = waiter.await.unwrap();
-        assert_eq!(got.flatten().map(|m| m.metadata.id), Some(77));
+        assert_eq!(got.map(|m| m.metadata.id), Some(77));
         assert!(inflight.is_empty(), "landed flights are gone");
     }
 
     #[tokio::test]
     async fn waiters_hear_when_the_asker_goes_away() {
-        let inflight = InFlight::default();
+        let inflight = InFlight::<Message>::default();
         let flight = inflight.join(&key("c.example.org."));
         let Turn::Wait(waiting) = inflight.join(&key("c.example.org.")) else {
             panic!("the same question waits")

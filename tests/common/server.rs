@@ -114,6 +114,7 @@ impl Skydns {
 
     fn wait_ready(&mut self, readiness: Readiness) {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut answered = false;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("skydns exited with {status}:\n{}", self.log_text());
@@ -134,9 +135,16 @@ impl Skydns {
                 {
                     return
                 }
-                _ => {}
+                (Some(_), Readiness::Loaded) => answered = true,
+                (None, _) => {}
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        if answered {
+            panic!(
+                "skydns answered only SERVFAIL for 20 s (its store never loaded):\n{}",
+                self.log_text()
+            );
         }
         panic!("skydns did not answer within 20 s:\n{}", self.log_text());
     }
