@@ -1,23 +1,45 @@
 //! Running the real `skydns` binary on a loopback port and querying it with real clients.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 
-/// A port free for both UDP and TCP on 127.0.0.1.
+/// A port free for both UDP and TCP on 127.0.0.1, for a server a test starts.
+///
+/// It is drawn below the kernel's ephemeral range, so the client sockets of concurrent tests
+/// (which get ephemeral ports) cannot take it between this check and the server's bind, and
+/// it is never handed out twice in one test process.
 pub fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let (low, high) = below_ephemeral_range();
+    let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let port = rand::random_range(low..high);
+        if handed.contains(&port) {
+            continue;
+        }
+        let udp = UdpSocket::bind(("127.0.0.1", port));
+        if udp.is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed.insert(port);
             return port;
         }
     }
+}
+
+/// Ports from 10000 up to the start of the ephemeral range (Linux default 32768).
+fn below_ephemeral_range() -> (u16, u16) {
+    let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    (10_000, start.max(20_000))
 }
 
 /// A temporary directory removed on drop.
