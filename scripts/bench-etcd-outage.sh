@@ -29,7 +29,10 @@ etcd_pid=""
 skydns_pid=""
 cleanup() {
   for p in "$skydns_pid" "$etcd_pid"; do
-    [ -n "$p" ] && { kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; } || true
+    if [ -n "$p" ]; then
+      kill -CONT "$p" 2>/dev/null || true
+      kill "$p" 2>/dev/null || true
+    fi
   done
   wait 2>/dev/null || true
   rm -rf "$work"
