@@ -181,19 +181,22 @@ impl From<ExchangeError> for OneError {
     }
 }
 
-/// One query to one server over `transport` (UDP falling back to TCP on truncation).
+/// One query to one server over `transport` (UDP falling back to TCP on truncation), all
+/// within `per_exchange`.
 async fn exchange_one(
     query: &mut Message,
     server: SocketAddr,
     transport: Transport,
     per_exchange: Duration,
 ) -> Result<Message, OneError> {
-    let mut reply = match transport {
+    let started = Instant::now();
+    let reply = match transport {
         Transport::Udp => {
             let reply = udp(query, server, per_exchange).await?;
             if reply.metadata.truncation {
                 tracing::debug!(%server, "truncated upstream reply, asking again over TCP");
-                tcp(query, server, per_exchange).await?
+                let left = per_exchange.saturating_sub(started.elapsed());
+                tcp(query, server, left).await?
             } else {
                 reply
             }
@@ -201,10 +204,7 @@ async fn exchange_one(
         Transport::Tcp => tcp(query, server, per_exchange).await?,
     };
     match reply.metadata.response_code {
-        ResponseCode::NoError | ResponseCode::NXDomain => {
-            reply.metadata.truncation = false;
-            Ok(reply)
-        }
+        ResponseCode::NoError | ResponseCode::NXDomain => Ok(reply),
         rcode => Err(ExchangeError::Rcode { server, rcode }.into()),
     }
 }

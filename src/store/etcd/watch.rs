@@ -105,6 +105,9 @@ async fn handle(
 ) -> Result<bool, SyncError> {
     let mut created = false;
     let mut events = Vec::new();
+    // Progress notices move the revision only once the events before them are applied: if
+    // applying fails, the next watch must start before those events, not after.
+    let mut progress = None;
     for resp in batch {
         if resp.canceled() {
             if resp.compact_revision() > 0 {
@@ -119,7 +122,7 @@ async fn handle(
         if resp.events().is_empty() {
             if !resp.created() {
                 if let Some(header) = resp.header() {
-                    mirror.progress(header.revision());
+                    progress = progress.max(Some(header.revision()));
                 }
             }
             continue;
@@ -130,6 +133,9 @@ async fn handle(
         let base = state.snapshot();
         let update = mirror.apply(client, &base, &events).await?;
         publish(state, update);
+    }
+    if let Some(revision) = progress {
+        mirror.progress(revision);
     }
     Ok(created)
 }
