@@ -212,7 +212,7 @@ async fn serve(
     } else {
         Some(LoadingServers::start(&sockets, &runtime, &startup)?)
     };
-    let _store_task = start_store(store_source, store.clone()).await?;
+    let mut store_task = start_store(store_source, store.clone()).await?;
     if loading.is_none()
         && tokio::time::timeout(ACTIVATION_GRACE, store.wait_loaded())
             .await
@@ -247,10 +247,24 @@ async fn serve(
 
     let watchdog = notify::watchdog_interval()
         .map(|interval| tokio::spawn(watchdog::run(handler.clone(), interval)));
-    while signals.next().await == Request::Reload {
-        // Reading files and the host's interfaces blocks: let the other tasks move off this
-        // worker meanwhile.
-        tokio::task::block_in_place(|| reloader.reload());
+    // This runs on the thread that drives the runtime, not on a query worker: the reload's
+    // blocking reads (files, interfaces) stall no query.
+    loop {
+        tokio::select! {
+            request = signals.next() => match request {
+                Request::Reload => reloader.reload(),
+                Request::Stop => break,
+            },
+            ended = &mut store_task => {
+                // The data would freeze from here on: stop, so the service manager restarts us.
+                let how = match ended {
+                    Err(e) if e.is_panic() => "panicked",
+                    _ => "ended",
+                };
+                stop(stop_tx, servers, handler, watchdog).await;
+                anyhow::bail!("the store task {how}; skydns stops rather than serve data that no longer follows the store");
+            }
+        }
     }
     Ok(stop(stop_tx, servers, handler, watchdog).await)
 }
