@@ -156,6 +156,7 @@ fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
 /// The sockets systemd passed, or the configured addresses bound.
 fn take_sockets(startup: &StartupConfig) -> Result<Sockets> {
     let sockets = listen::acquire(startup.systemd, &startup.addrs)?;
+    interfaces::remember_own_sockets(sockets.local_addrs());
     let described = sockets.describe().join(" ");
     if sockets.activated {
         tracing::info!(

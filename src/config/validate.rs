@@ -1,6 +1,6 @@
 //! Turning the merged settings into validated startup and runtime configs.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,11 +13,31 @@ use super::startup::{EtcdConfig, LogTarget, StartupConfig, StoreConfig};
 use super::ConfigError;
 
 /// What validation needs from the host: the text of `/etc/resolv.conf` (for the default
-/// nameservers) and the host's own networks (for `localnets`).
+/// nameservers), the host's own networks (for `localnets`) and the addresses of the sockets
+/// skydns serves on, once it holds them (empty before).
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {
     pub resolv_conf: Option<String>,
     pub networks: Vec<Network>,
+    pub own_sockets: Vec<SocketAddr>,
+}
+
+/// The addresses of the packaged `skydns.socket`: what skydns serves on under systemd before
+/// it knows the sockets it was given.
+const PACKAGED_SOCKETS: [SocketAddr; 2] = [
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 53),
+    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 53),
+];
+
+/// True when a query to `ns` would reach skydns itself: `ns` is one of `ours`, or one of
+/// `ours` listens on every address of the host at that port (`0.0.0.0` for IPv4, `[::]` for
+/// both families).
+fn is_own(ns: &SocketAddr, ours: &[SocketAddr], host: &HostFacts) -> bool {
+    let local = |ip: IpAddr| ip.is_loopback() || host.networks.iter().any(|n| n.addr == ip);
+    ours.iter().any(|own| {
+        let wildcard = own.ip().is_unspecified() && (own.is_ipv6() || ns.is_ipv4());
+        own.port() == ns.port() && (own.ip() == ns.ip() || (wildcard && local(ns.ip())))
+    })
 }
 
 const SRC: &str = "settings";
@@ -48,19 +68,24 @@ pub fn validate(
             .map(|s| host_port("nameservers", s, 53))
             .collect::<Result<Vec<_>, _>>()?,
         // Once skydns is the host's resolver, resolv.conf names skydns itself: never forward
-        // to our own addresses (loopback port 53 is ours under socket activation).
-        None => host
-            .resolv_conf
-            .as_deref()
-            .map(resolv_conf_nameservers)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|ns| {
-                let ours = startup.addrs.contains(ns)
-                    || (startup.systemd && ns.ip().is_loopback() && ns.port() == 53);
-                !ours
-            })
-            .collect(),
+        // to an address skydns serves on (the sockets it holds; before it holds them, the
+        // configured addresses, or under systemd the packaged socket's).
+        None => {
+            let ours: &[SocketAddr] = if !host.own_sockets.is_empty() {
+                &host.own_sockets
+            } else if startup.systemd {
+                &PACKAGED_SOCKETS
+            } else {
+                &startup.addrs
+            };
+            host.resolv_conf
+                .as_deref()
+                .map(resolv_conf_nameservers)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|ns| !is_own(ns, ours, host))
+                .collect()
+        }
     };
     let read_timeout = l.read_timeout.unwrap_or(defaults.read_timeout);
     if read_timeout.is_zero() || read_timeout > Duration::from_secs(60) {
@@ -300,7 +325,7 @@ mod tests {
     fn nameservers_default_to_resolv_conf() {
         let host = HostFacts {
             resolv_conf: Some("# c\nnameserver 127.0.0.53\nnameserver ::1\nsearch x\n".into()),
-            networks: Vec::new(),
+            ..HostFacts::default()
         };
         let (_, r) = validate(&Layer::default(), &host).unwrap();
         assert_eq!(
@@ -316,15 +341,17 @@ mod tests {
     fn resolv_conf_never_points_back_at_us() {
         let host = HostFacts {
             resolv_conf: Some(
-                "nameserver 127.0.0.1\nnameserver ::1\nnameserver 192.0.2.53\n".into(),
+                "nameserver 127.0.0.1\nnameserver ::1\nnameserver 127.0.0.53\nnameserver 192.0.2.53\n"
+                    .into(),
             ),
-            networks: Vec::new(),
+            ..HostFacts::default()
         };
         let (_, r) = validate(&Layer::default(), &host).unwrap();
         assert_eq!(
             r.nameservers,
             vec![
                 "[::1]:53".parse().unwrap(),
+                "127.0.0.53:53".parse().unwrap(),
                 "192.0.2.53:53".parse().unwrap()
             ]
         );
@@ -332,8 +359,27 @@ mod tests {
             systemd: Some(true),
             ..Layer::default()
         };
+        // Under systemd: the packaged socket's addresses are ours, systemd-resolved is not.
         let (_, r) = validate(&systemd, &host).unwrap();
-        assert_eq!(r.nameservers, vec!["192.0.2.53:53".parse().unwrap()]);
+        assert_eq!(
+            r.nameservers,
+            vec![
+                "127.0.0.53:53".parse().unwrap(),
+                "192.0.2.53:53".parse().unwrap()
+            ]
+        );
+        // Once the sockets are known: a wildcard socket covers loopback and the host's own
+        // addresses on its port.
+        let held = HostFacts {
+            own_sockets: vec!["0.0.0.0:53".parse().unwrap()],
+            networks: vec![Network {
+                addr: "192.0.2.53".parse().unwrap(),
+                prefix: 24,
+            }],
+            ..host
+        };
+        let (_, r) = validate(&systemd, &held).unwrap();
+        assert_eq!(r.nameservers, vec!["[::1]:53".parse().unwrap()]);
     }
 
     #[test]

@@ -39,6 +39,13 @@ impl Sockets {
     }
 
     /// `udp://addr` and `tcp://addr` for every socket, for the log.
+    /// The local addresses of every socket.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        let udp = self.udp.iter().filter_map(|s| s.local_addr().ok());
+        let tcp = self.tcp.iter().filter_map(|s| s.local_addr().ok());
+        udp.chain(tcp).collect()
+    }
+
     pub fn describe(&self) -> Vec<String> {
         let addr = |a: io::Result<SocketAddr>| a.map_or_else(|e| e.to_string(), |a| a.to_string());
         let udp = self
