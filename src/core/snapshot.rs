@@ -218,25 +218,16 @@ impl Snapshot {
     }
 
     fn matches<'a>(&'a self, path: &str) -> Box<dyn Iterator<Item = &'a Arc<Entry>> + 'a> {
-        if !path.split('/').any(is_wildcard_label) {
+        let Some(first_wild) = path.split('/').position(is_wildcard_label) else {
             return Box::new(self.subtree_owned(path.to_owned()));
-        }
-        let segments: Vec<String> = if path.is_empty() {
-            Vec::new()
-        } else {
-            path.split('/').map(str::to_owned).collect()
         };
-        match segments.iter().position(|s| is_wildcard_label(s)) {
-            None => Box::new(self.subtree_owned(path.to_owned())),
-            Some(first_wild) => {
-                let base = segments[..first_wild].join("/");
-                Box::new(
-                    self.subtree_owned(base)
-                        .take(MAX_WILDCARD_SCAN)
-                        .filter(move |entry| wildcard_match(&segments, &entry.path)),
-                )
-            }
-        }
+        let segments: Vec<String> = path.split('/').map(str::to_owned).collect();
+        let base = segments[..first_wild].join("/");
+        Box::new(
+            self.subtree_owned(base)
+                .take(MAX_WILDCARD_SCAN)
+                .filter(move |entry| wildcard_match(&segments, &entry.path)),
+        )
     }
 
     fn subtree_owned(&self, path: String) -> impl Iterator<Item = &Arc<Entry>> {

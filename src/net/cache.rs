@@ -67,8 +67,10 @@ impl ForwardCache {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if !entries.contains_key(&key) {
             while entries.len() >= capacity {
-                // Constant work per eviction: an expired entry among the first few, else the
-                // first one (an arbitrary entry, as the map is hashed).
+                // An expired entry among the first few in iteration order, else the first one
+                // (an arbitrary entry, as the map is hashed). Finding the first occupied
+                // bucket scans control bytes, which grows as the front of the table empties:
+                // cheap, but not constant.
                 let victim = entries
                     .iter()
                     .take(EVICTION_PROBES)

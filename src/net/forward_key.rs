@@ -10,14 +10,15 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::net::SocketAddr;
 
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption};
-use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
 
 use crate::core::answer::stub;
 use crate::core::Request;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ForwardKey {
-    name: String,
+    /// Compared and hashed without regard to case (hickory's `Name`).
+    name: Name,
     qtype: RecordType,
     qclass: DNSClass,
     recursion_desired: bool,
@@ -34,7 +35,7 @@ impl ForwardKey {
     /// The key of `req` forwarded to `servers`.
     pub fn of(req: &Request, servers: &[SocketAddr]) -> ForwardKey {
         ForwardKey {
-            name: req.qname().to_lowercase().to_ascii(),
+            name: req.qname().clone(),
             qtype: req.qtype(),
             qclass: req.qclass(),
             recursion_desired: req.message.metadata.recursion_desired,

@@ -73,11 +73,17 @@ impl Handler {
             return Some(servfail(req, cfg, Some(ExtendedError::NotReady)));
         }
         let snap = self.store.snapshot();
+        // Without upstreams no look-up can succeed: say so at once instead of a second pass.
+        let first_externals = if cfg.no_rec || cfg.nameservers.is_empty() {
+            Externals::none()
+        } else {
+            Externals::default()
+        };
         let first = crate::core::answer(
             req,
             &snap,
             cfg,
-            &Externals::default(),
+            &first_externals,
             &mut rand::rng(),
             Instant::now(),
         );
