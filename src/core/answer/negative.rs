@@ -63,15 +63,13 @@ pub fn types_at(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Vec<RecordType> {
     types
 }
 
-/// The denial for a name that does not exist. The apex as closest encloser lists only SOA and
-/// NS (all a denial needs there) instead of the types of the whole zone below it.
+/// The denial for a name that does not exist. The closest encloser's types are listed as a
+/// NODATA for it would list them, the apex included: one owner never gets two different NSEC3
+/// type bitmaps (resolvers reuse them, RFC 8198).
 pub fn nxdomain(ctx: &Ctx<'_>, qname: &str) -> Denial {
     let closest_encloser = closest_encloser(ctx, qname);
-    let encloser_types = if closest_encloser == ctx.cfg.domain {
-        vec![RecordType::SOA, RecordType::NS]
-    } else {
-        types_at(ctx, &closest_encloser, false)
-    };
+    let apex = closest_encloser == ctx.cfg.domain;
+    let encloser_types = types_at(ctx, &closest_encloser, apex);
     Denial::NxDomain {
         closest_encloser,
         encloser_types,
@@ -82,5 +80,42 @@ pub fn nxdomain(ctx: &Ctx<'_>, qname: &str) -> Denial {
 pub fn nodata(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Denial {
     Denial::NoData {
         types: types_at(ctx, lookup, apex),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::config::RuntimeConfig;
+    use crate::core::outcome::Externals;
+    use crate::core::snapshot::Snapshot;
+
+    #[test]
+    fn the_apex_lists_the_same_types_as_encloser_and_as_nodata_owner() {
+        let entries = [(
+            "/skydns/local/skydns/web/1".to_owned(),
+            br#"{"host":"10.0.0.1","text":"t"}"#.to_vec(),
+            None,
+        )];
+        let (snap, _) = Snapshot::build("skydns", 1, entries);
+        let cfg = RuntimeConfig::default();
+        let externals = Externals::none();
+        let mut rng = rand::rng();
+        let ctx = Ctx::new(&snap, &cfg, &externals, Instant::now(), &mut rng);
+        let Denial::NxDomain {
+            closest_encloser,
+            encloser_types,
+        } = nxdomain(&ctx, "nothere.skydns.local.")
+        else {
+            panic!("an NXDOMAIN denial")
+        };
+        assert_eq!(closest_encloser, "skydns.local.");
+        let Denial::NoData { types } = nodata(&ctx, "skydns.local.", true) else {
+            panic!("a NODATA denial")
+        };
+        assert_eq!(encloser_types, types);
+        assert!(types.contains(&RecordType::A) && types.contains(&RecordType::SOA));
     }
 }
