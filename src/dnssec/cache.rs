@@ -74,6 +74,11 @@ impl SigCache {
         }
     }
 
+    /// False when caching is off (`scache` 0).
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     /// The cached RRSIG for `key`, if it still has more than half of its validity at `now`.
     pub fn get(&self, key: &RrsetKey, now: u64) -> Option<Record> {
         if self.capacity == 0 {

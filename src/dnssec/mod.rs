@@ -1,6 +1,6 @@
 //! Online DNSSEC signing of authoritative replies. Pure: the time comes in as Unix seconds and
-//! nothing here touches the network or the clock (reading the key files is done once, by
-//! [`load_signer`]).
+//! nothing here touches the network or the clock (the key files are read by [`load_signer`],
+//! at start-up, on reloads and by check-config).
 //!
 //! What a signed reply gets (only `Source::Auth` replies; forwarded, reverse and policy replies
 //! pass untouched):
@@ -33,6 +33,8 @@ use sign::{sign_rrset, Window};
 /// The zone key and its signature cache.
 pub struct Signer {
     key: ZoneKey,
+    /// The zone as text (`skydns.local.`), compared with the configured domain per reply.
+    zone_text: String,
     cache: SigCache,
 }
 
@@ -49,6 +51,7 @@ pub fn load_signer(cfg: &RuntimeConfig) -> Result<Option<Arc<Signer>>, KeyError>
 impl Signer {
     pub fn new(key: ZoneKey, scache: usize) -> Signer {
         Signer {
+            zone_text: key.zone.to_ascii(),
             key,
             cache: SigCache::new(scache),
         }
@@ -95,7 +98,7 @@ impl Signer {
     }
 
     fn zone_is(&self, domain: &str) -> bool {
-        Name::from_ascii(domain).is_ok_and(|d| d == self.key.zone)
+        domain.eq_ignore_ascii_case(&self.zone_text)
     }
 
     /// DNSKEY and NSEC3PARAM at the apex: the core knows nothing of keys, so it answered NODATA;
@@ -158,7 +161,11 @@ impl Signer {
     /// The RRSIG of `rrset`: a cached one whose original TTL covers the RRset's TTL (which
     /// counts down for leased records) with its TTL set to the RRset's, else a new signature.
     fn rrsig(&self, rrset: &[Record], window: Window, now: u64) -> Result<Record, SignError> {
-        let key = RrsetKey::new(rrset, self.key.key_tag);
+        let key = self
+            .cache
+            .enabled()
+            .then(|| RrsetKey::new(rrset, self.key.key_tag))
+            .flatten();
         let ttl = rrset[0].ttl;
         let cached = key.as_ref().and_then(|k| self.cache.get(k, now));
         if let Some(mut rrsig) = cached.filter(|sig| original_ttl(sig) >= Some(ttl)) {

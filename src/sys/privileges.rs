@@ -156,7 +156,12 @@ fn verify(uid: Uid, gid: Gid) -> Result<(), PrivilegeError> {
             .lines()
             .find_map(|l| l.strip_prefix(field))
             .map(str::trim);
-        if value.is_some_and(|v| v.trim_start_matches('0').is_empty()) {
+        // Kernels before 4.3 have no ambient capabilities (and no CapAmb line).
+        let clear = match value {
+            Some(v) => v.trim_start_matches('0').is_empty(),
+            None => field == "CapAmb:",
+        };
+        if clear {
             continue;
         }
         return Err(PrivilegeError::Check(format!(
