@@ -12,10 +12,14 @@ PACKAGES=(
   bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
   systemd                        # systemd-socket-activate for the socket activation test
   openssl                        # test CA and certificates for etcd TLS
-  debhelper dpkg-dev lintian scdoc man-db rpm  # packaging: .deb, .rpm, man page
+  build-essential debhelper dpkg-dev lintian scdoc man-db rpm git  # packaging: .deb, .rpm, man page
+  procps                         # ps, in the packaging test
   systemd-container debootstrap  # packaging: a booted bookworm to install the .deb in
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
+if command -v rustup >/dev/null 2>&1; then
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
