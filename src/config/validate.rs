@@ -315,6 +315,13 @@ mod tests {
         assert_eq!(r.domain, "skydns.local.");
         assert_eq!(r.hostmaster, "hostmaster.skydns.local.");
         assert_eq!((r.ttl, r.min_ttl, r.priority, r.ndots), (3600, 60, 10, 2));
+        assert_eq!((r.scache, r.rcache, r.rcache_ttl), (10_000, 0, 60));
+        assert_eq!(r.read_timeout, Duration::from_secs(2));
+        assert_eq!(r.edns_payload, 1232);
+        assert_eq!(
+            (s.tcp_idle_timeout, s.tcp_max_connections),
+            (Duration::from_secs(10), 150)
+        );
         assert_eq!(s.addrs, vec!["127.0.0.1:53".parse().unwrap()]);
         assert!(
             matches!(s.store, StoreConfig::Etcd(ref e) if e.endpoints == ["http://127.0.0.1:2379"])

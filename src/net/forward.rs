@@ -112,13 +112,7 @@ impl Forwarder {
             }
             Err(e) => {
                 tracing::debug!(name = %req.qname(), qtype = %req.qtype(), error = %e, "forwarding failed");
-                Err(match e {
-                    UpstreamError::NoServers | UpstreamError::AllFailed(_) => {
-                        Some(ExtendedError::NoReachableAuthority)
-                    }
-                    UpstreamError::Busy => Some(ExtendedError::Busy),
-                    UpstreamError::Encode(_) => None,
-                })
+                Err(extended_error(&e))
             }
         }
     }
@@ -126,6 +120,17 @@ impl Forwarder {
     /// Resolves the external targets the core asked for.
     pub async fn lookups(&self, cfg: &RuntimeConfig, needs: &[ExternalQuery]) -> Externals {
         lookup::resolve(&self.upstreams, cfg, needs).await
+    }
+}
+
+/// What the client is told about a failed exchange.
+fn extended_error(e: &UpstreamError) -> Option<ExtendedError> {
+    match e {
+        UpstreamError::NoServers | UpstreamError::AllFailed(_) => {
+            Some(ExtendedError::NoReachableAuthority)
+        }
+        UpstreamError::Busy => Some(ExtendedError::Busy),
+        UpstreamError::Encode(_) => None,
     }
 }
 
@@ -165,6 +170,14 @@ mod tests {
 
     use super::*;
     use crate::net::forward_key::tests::request;
+
+    #[test]
+    fn failures_map_to_extended_errors() {
+        let code = |e| extended_error(&e).map(ExtendedError::code);
+        assert_eq!(code(UpstreamError::Busy), Some(0));
+        assert_eq!(code(UpstreamError::NoServers), Some(22));
+        assert_eq!(code(UpstreamError::Encode("x".into())), None);
+    }
 
     #[test]
     fn a_reply_gets_the_clients_id_question_and_case() {
