@@ -29,6 +29,17 @@ pub struct Reloader {
     log: LogControl,
     reloads: u64,
     last_status: String,
+    /// The log level in force (reloadable).
+    log_level: String,
+}
+
+/// A configuration read anew: what applies, and the startup settings as the config file,
+/// environment and flags alone give them (startup settings in `/<prefix>/config` are not used:
+/// the sockets and the store exist before it is read).
+struct Resolved {
+    startup: StartupConfig,
+    runtime: RuntimeConfig,
+    without_store: StartupConfig,
 }
 
 impl Reloader {
@@ -49,15 +60,24 @@ impl Reloader {
             log,
             reloads: 0,
             last_status: String::new(),
+            log_level: String::new(),
         }
     }
 
     /// Applies the configuration including the store's first `/<prefix>/config`; an invalid one
     /// is a start-up error.
     pub fn apply_first(&mut self) -> Result<()> {
-        let (startup, runtime) = self.resolve()?;
-        let signer = self.next_signer(&runtime)?;
-        self.last_status = self.apply(startup, runtime, signer, "configuration loaded");
+        let next = self.resolve()?;
+        // The key the files and flags name was read before the privilege drop: keep it unless
+        // the store's configuration names another one.
+        let signer = match self.signer.load_full() {
+            Some(loaded) if self.same_key_settings(&next.runtime) => {
+                log_signer(&loaded, next.runtime.scache);
+                Some(loaded)
+            }
+            _ => self.next_signer(&next.runtime)?,
+        };
+        self.last_status = self.apply(next, signer, "configuration loaded");
         Ok(())
     }
 
@@ -69,11 +89,9 @@ impl Reloader {
         tracing::info!("reload #{n}: reading the configuration");
         let next = self
             .resolve()
-            .and_then(|(startup, runtime)| Ok((self.next_signer(&runtime)?, startup, runtime)));
+            .and_then(|next| Ok((self.next_signer(&next.runtime)?, next)));
         self.last_status = match next {
-            Ok((signer, startup, runtime)) => {
-                self.apply(startup, runtime, signer, &format!("reload #{n} applied"))
-            }
+            Ok((signer, next)) => self.apply(next, signer, &format!("reload #{n} applied")),
             Err(e) => {
                 tracing::error!(
                     "reload #{n} failed, still serving the previous configuration: {}",
@@ -93,14 +111,27 @@ impl Reloader {
         &self.last_status
     }
 
-    fn resolve(&self) -> Result<(StartupConfig, RuntimeConfig)> {
+    fn resolve(&self) -> Result<Resolved> {
         let base = base_layer(&self.cli)?;
         let value = self.store.config_value();
-        resolve_config(
-            &base,
-            &self.running.path_prefix,
-            value.as_deref().map(Vec::as_slice),
-        )
+        let prefix = &self.running.path_prefix;
+        let (startup, runtime) =
+            resolve_config(&base, prefix, value.as_deref().map(Vec::as_slice))?;
+        let (without_store, _) = resolve_config(&base, prefix, None)?;
+        Ok(Resolved {
+            startup,
+            runtime,
+            without_store,
+        })
+    }
+
+    /// True when `runtime` names the same key, zone and cache size as the running config.
+    fn same_key_settings(&self, runtime: &RuntimeConfig) -> bool {
+        let running = self.runtime.load();
+        running.dnssec == runtime.dnssec
+            && running.domain == runtime.domain
+            && running.scache == runtime.scache
+            && self.signer.load().is_some() == runtime.dnssec.is_some()
     }
 
     /// The signer for `runtime`: the key files are read again, so a new key under the same
@@ -109,18 +140,13 @@ impl Reloader {
     /// stays; when they changed, a key that cannot be loaded rejects the configuration.
     fn next_signer(&self, runtime: &RuntimeConfig) -> Result<Option<Arc<Signer>>> {
         let current = self.signer.load_full();
-        let running = self.runtime.load();
-        let same_settings = running.dnssec == runtime.dnssec
-            && running.domain == runtime.domain
-            && running.scache == runtime.scache
-            && current.is_some() == runtime.dnssec.is_some();
+        let same_settings = self.same_key_settings(runtime);
         match dnssec::load_signer(runtime) {
             Ok(Some(new)) => match current {
                 // The same key keeps its signature cache.
                 Some(cur) if same_settings && cur.key().dnskey == new.key().dnskey => Ok(Some(cur)),
                 _ => {
-                    let key = new.key();
-                    tracing::info!(zone = %key.zone, key_tag = key.key_tag, algorithm = %key.algorithm, scache = runtime.scache, "signing with DNSSEC key");
+                    log_signer(&new, runtime.scache);
                     Ok(Some(new))
                 }
             },
@@ -135,28 +161,46 @@ impl Reloader {
 
     /// Swaps in `runtime` and `signer`, applies the log filter, reports startup settings it
     /// cannot apply. Returns the status text.
-    fn apply(
-        &self,
-        startup: StartupConfig,
-        runtime: RuntimeConfig,
-        signer: Option<Arc<Signer>>,
-        done: &str,
-    ) -> String {
-        let changed = **self.runtime.load() != runtime;
+    fn apply(&mut self, next: Resolved, signer: Option<Arc<Signer>>, done: &str) -> String {
+        let Resolved {
+            startup,
+            runtime,
+            without_store,
+        } = next;
+        let same_signer = match (self.signer.load_full(), &signer) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        let changed =
+            **self.runtime.load() != runtime || !same_signer || self.log_level != startup.log_level;
         self.log.set_filter(&startup.log_level, runtime.query_log);
+        self.log_level = startup.log_level.clone();
         self.signer.store(signer);
         self.runtime.store(Arc::new(runtime));
-        let pending = restart_required(&self.running, &startup);
         let unchanged = self.reloads > 0 && !changed;
         let mut status = format!("{done}{}", if unchanged { " (no change)" } else { "" });
+        let pending = restart_required(&self.running, &without_store);
         if !pending.is_empty() {
             let keys = pending.join(", ");
             tracing::warn!("restart required to apply: {keys}; these keep their running values");
             status.push_str(&format!("; restart required for: {keys}"));
         }
+        let ignored = restart_required(&without_store, &startup);
+        if !ignored.is_empty() {
+            let keys = ignored.join(", ");
+            tracing::warn!(
+                "ignoring start-up settings in /{}/config: {keys}; set them in the config file, the environment or the flags",
+                self.running.path_prefix
+            );
+        }
         tracing::info!("{status}");
         status
     }
+}
+
+fn log_signer(signer: &Signer, scache: usize) {
+    let key = signer.key();
+    tracing::info!(zone = %key.zone, key_tag = key.key_tag, algorithm = %key.algorithm, scache, "signing with DNSSEC key");
 }
 
 /// The startup settings that differ (by their config key). The log level is not among them: it

@@ -1,5 +1,6 @@
 //! The initial load: every key under `/<prefix>/` read at one revision R, in pages (a large
-//! prefix does not need one huge message), plus the deadlines of the leases those keys carry.
+//! prefix does not need one huge message). The deadlines of the leases the keys carry are
+//! asked for by the mirror (`mirror.rs`).
 
 use etcd_client::{Client, GetOptions, KeyValue};
 
