@@ -89,17 +89,20 @@ impl Leases {
         }
     }
 
-    /// Forgets that `key` has a lease; a lease without keys is forgotten too.
+    /// Forgets that `key` has a lease. The lease itself stays until [`Leases::prune`]: a
+    /// later event of the same batch may attach another key to it.
     pub fn detach(&mut self, key: &str) {
         let Some(id) = self.lease_of.remove(key) else {
             return;
         };
         if let Some(lease) = self.by_id.get_mut(&id) {
             lease.keys.remove(key);
-            if lease.keys.is_empty() {
-                self.by_id.remove(&id);
-            }
         }
+    }
+
+    /// Forgets the leases no key is attached to (after a batch of changes).
+    pub fn prune(&mut self) {
+        self.by_id.retain(|_, lease| !lease.keys.is_empty());
     }
 
     /// Leases to ask about again: held ones, and those with half their granted TTL passed
@@ -241,7 +244,14 @@ mod tests {
         assert!(l.hold(later, Duration::from_secs(2)).is_empty());
         assert_eq!(l.due(later), vec![7], "a held lease is asked first thing");
         l.detach("/skydns/a");
+        l.attach("/skydns/b", 7);
+        assert_eq!(
+            l.deadline(7),
+            Some(later + Duration::from_secs(10)),
+            "a lease left by one key and taken by another in the same batch is kept"
+        );
         l.attach("/skydns/b", 0);
+        l.prune();
         assert_eq!(l.deadline(7), None, "a lease without keys is forgotten");
     }
 }

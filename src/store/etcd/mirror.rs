@@ -74,6 +74,7 @@ impl Mirror {
             let deadline = lease_table.deadline(item.lease);
             entries.push((item.key, item.value, deadline));
         }
+        lease_table.prune();
         let (snapshot, rejected) = Snapshot::build(&self.prefix, serial(loaded.revision), entries);
         self.revision = loaded.revision;
         self.leases = lease_table;
@@ -127,6 +128,7 @@ impl Mirror {
                 changes.push(Change::Delete { key });
             }
         }
+        self.leases.prune();
         Ok(self.changed(base, changes))
     }
 
