@@ -25,7 +25,7 @@ use crate::dnssec::{self, Signer};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
 use crate::store::etcd::{self, Connector, EtcdStore};
-use crate::store::{file, StoreState};
+use crate::store::{self, file, StoreState};
 use crate::sys::listen::{self, Sockets};
 use crate::sys::logging::{self, LogControl};
 use crate::sys::privileges::{self, Dropped};
@@ -63,7 +63,7 @@ pub fn resolve_config(
 ) -> Result<(StartupConfig, RuntimeConfig)> {
     let mut layer = base.clone();
     if let Some(raw) = store_value {
-        let key = format!("/{prefix}/config");
+        let key = store::config_key(prefix);
         let (store_layer, unknown) = config::read_store_config(&key, raw)?;
         for k in unknown {
             tracing::warn!(key = %k, "ignoring unknown key in {key}");

@@ -57,7 +57,7 @@ pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
             path: path.to_owned(),
         });
     };
-    let config_key = format!("/{prefix}/config");
+    let config_key = super::config_key(prefix);
     let mut config_value = None;
     let mut items = Vec::with_capacity(map.len());
     for (key, value) in map {

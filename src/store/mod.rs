@@ -14,6 +14,11 @@ use tokio::sync::Notify;
 use crate::core::snapshot::Rejected;
 use crate::core::Snapshot;
 
+/// The key of the settings under `prefix`: `/<prefix>/config`.
+pub fn config_key(prefix: &str) -> String {
+    format!("/{prefix}/config")
+}
+
 /// Where a store is with respect to its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

@@ -84,14 +84,21 @@ pub fn init(
     } else {
         None
     };
-    let (filter, handle) = match std::env::var("RUST_LOG") {
-        Ok(spec) => (EnvFilter::new(spec), None),
+    match std::env::var("RUST_LOG") {
+        Ok(spec) => {
+            let fixed = EnvFilter::try_new(&spec).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("RUST_LOG `{spec}` is not a log filter: {e}"),
+                )
+            })?;
+            Ok(install(fixed, sink, socket, fallback, None))
+        }
         Err(_) => {
             let (layer, handle) = reload::Layer::new(filter(level, query_log));
-            return Ok(install(layer, sink, socket, fallback, Some(handle)));
+            Ok(install(layer, sink, socket, fallback, Some(handle)))
         }
-    };
-    Ok(install(filter, sink, socket, fallback, handle))
+    }
 }
 
 fn install<F>(

@@ -39,7 +39,7 @@ impl Mirror {
     pub fn new(prefix: &str) -> Self {
         Mirror {
             prefix: prefix.to_owned(),
-            config_key: format!("/{prefix}/config"),
+            config_key: crate::store::config_key(prefix),
             revision: 0,
             config_value: None,
             leases: Leases::default(),

@@ -193,7 +193,7 @@ pub async fn read_config_value(
     prefix: &str,
     limit: Duration,
 ) -> Result<Option<Vec<u8>>, SyncError> {
-    let key = format!("/{prefix}/config");
+    let key = super::config_key(prefix);
     let attempt = async {
         let mut last = None;
         for i in 0..connector.endpoints().len() {
