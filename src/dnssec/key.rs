@@ -52,7 +52,15 @@ pub enum KeyError {
     Permissions { path: PathBuf, mode: u32 },
     #[error("DNSSEC key {path}: the private key does not match the public key in {public}")]
     Mismatch { path: PathBuf, public: PathBuf },
+    #[error(
+        "DNSSEC key {path}: the RSA key has {bits} bits; at least {MIN_RSA_BITS} are needed \
+         (make a new key with `dnssec-keygen -a RSASHA256 -b 2048`, or use ECDSAP256SHA256)"
+    )]
+    WeakRsa { path: PathBuf, bits: usize },
 }
+
+/// The smallest RSA modulus accepted (RFC 8624 §3.1, and what `ring` signs with).
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// Signing failed (the key refused the input; not expected with a loaded key).
 #[derive(Debug, Error)]
@@ -200,20 +208,39 @@ impl ZoneKey {
                 {
                     return Err(mismatch());
                 }
+                let bits = bit_length(strip_zeros(&modulus));
+                if bits < MIN_RSA_BITS {
+                    return Err(KeyError::WeakRsa {
+                        path: private_path.to_owned(),
+                        bits,
+                    });
+                }
+                // BIND writes every component as a big number without leading zeros; ring
+                // wants n, e, d, p and q without them and takes the CRT values either way, so
+                // zeros another writer may have left are stripped here.
+                let [d, p, q, dp, dq, qinv] = [
+                    "PrivateExponent",
+                    "Prime1",
+                    "Prime2",
+                    "Exponent1",
+                    "Exponent2",
+                    "Coefficient",
+                ]
+                .map(field);
+                let (d, p, q, dp, dq, qinv) = (d?, p?, q?, dp?, dq?, qinv?);
                 let components = KeyPairComponents {
                     public_key: PublicKeyComponents {
                         n: strip_zeros(&modulus),
                         e: strip_zeros(&exponent),
                     },
-                    d: field("PrivateExponent")?,
-                    p: field("Prime1")?,
-                    q: field("Prime2")?,
-                    dP: field("Exponent1")?,
-                    dQ: field("Exponent2")?,
-                    qInv: field("Coefficient")?,
+                    d: strip_zeros(&d),
+                    p: strip_zeros(&p),
+                    q: strip_zeros(&q),
+                    dP: dp.as_slice(),
+                    dQ: dq.as_slice(),
+                    qInv: qinv.as_slice(),
                 };
-                let pair = RsaKeyPair::from_components(&components)
-                    .map_err(|e| malformed(private_path, format!("RSA key rejected: {e}")))?;
+                let pair = RsaKeyPair::from_components(&components).map_err(|_| mismatch())?;
                 let encoding: &'static dyn signature::RsaEncoding =
                     if algorithm == Algorithm::RSASHA256 {
                         &signature::RSA_PKCS1_SHA256
@@ -223,20 +250,20 @@ impl ZoneKey {
                 Secret::Rsa(pair, encoding)
             }
             Algorithm::ECDSAP256SHA256 | Algorithm::ECDSAP384SHA384 => {
-                let alg = if algorithm == Algorithm::ECDSAP256SHA256 {
-                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+                let (alg, scalar_len) = if algorithm == Algorithm::ECDSAP256SHA256 {
+                    (&signature::ECDSA_P256_SHA256_FIXED_SIGNING, 32)
                 } else {
-                    &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+                    (&signature::ECDSA_P384_SHA384_FIXED_SIGNING, 48)
                 };
                 let mut point = vec![4u8];
                 point.extend_from_slice(&public.key);
-                let pair = EcdsaKeyPair::from_private_key_and_public_key(
-                    alg,
-                    &field("PrivateKey")?,
-                    &point,
-                    &rng,
-                )
-                .map_err(|_| mismatch())?;
+                // BIND writes the private scalar as a big number: about one key in 256 has a
+                // leading zero byte left out, and ring wants the full curve size.
+                let scalar = left_pad(&field("PrivateKey")?, scalar_len)
+                    .ok_or_else(|| malformed(private_path, "`PrivateKey:` is too long".into()))?;
+                let pair =
+                    EcdsaKeyPair::from_private_key_and_public_key(alg, &scalar, &point, &rng)
+                        .map_err(|_| mismatch())?;
                 Secret::Ecdsa(pair)
             }
             Algorithm::ED25519 => {
@@ -347,17 +374,22 @@ fn parse_dnskey(text: &str) -> Result<PublicKeyLine, String> {
 
 /// Parses `Field: value` lines (field names lowercased) after checking the format line.
 fn parse_private(text: &str) -> Result<HashMap<String, String>, String> {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let format = lines.next().unwrap_or("");
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty());
+    let format = lines.next().map_or("", |(_, l)| l);
     match format.strip_prefix("Private-key-format:").map(str::trim) {
         Some(v) if v.starts_with("v1.") => {}
         _ => return Err("the first line is not `Private-key-format: v1.x`".into()),
     }
     let mut fields = HashMap::new();
-    for line in lines {
+    // Lines hold key material: errors name the line by its number, never by its text.
+    for (index, line) in lines {
         let (name, value) = line
             .split_once(':')
-            .ok_or_else(|| format!("line `{line}` is not `Field: value`"))?;
+            .ok_or_else(|| format!("line {} is not `Field: value`", index + 1))?;
         fields.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
     }
     Ok(fields)
@@ -373,6 +405,22 @@ fn split_rsa_public(key: &[u8]) -> Option<(&[u8], &[u8])> {
         (usize::from(first), rest)
     };
     (rest.len() > len).then(|| rest.split_at(len))
+}
+
+/// `bytes` as a big-endian number of exactly `len` bytes (zeros added in front); `None` when
+/// it needs more.
+fn left_pad(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
+    let digits = strip_zeros(bytes);
+    let mut out = vec![0u8; len.checked_sub(digits.len())?];
+    out.extend_from_slice(digits);
+    Some(out)
+}
+
+/// The number of significant bits of a big-endian number without leading zero bytes.
+fn bit_length(digits: &[u8]) -> usize {
+    digits
+        .first()
+        .map_or(0, |&top| digits.len() * 8 - top.leading_zeros() as usize)
 }
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
@@ -437,6 +485,86 @@ pub(crate) mod tests {
         )
         .verify(b"data", &sig)
         .unwrap();
+    }
+
+    /// A key pair checked in under `tests/data/dnssec/` (made by BIND's dnssec-keygen).
+    fn data_key(stem: &str) -> Result<ZoneKey, KeyError> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dnssec");
+        let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{stem}.{ext}"))).unwrap();
+        parse(&read("key"), &read("private"), "skydns.local.")
+    }
+
+    /// The length of the decoded `PrivateKey:` of a checked-in key file.
+    fn private_key_len(stem: &str) -> usize {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dnssec");
+        let text = std::fs::read_to_string(dir.join(format!("{stem}.private"))).unwrap();
+        let fields = parse_private(&text).unwrap();
+        BASE64
+            .decode(fields["privatekey"].as_bytes())
+            .unwrap()
+            .len()
+    }
+
+    #[test]
+    fn ecdsa_keys_that_bind_wrote_without_a_leading_zero_load_and_sign() {
+        for (stem, short_len, verify) in [
+            ("p256-short", 31, &signature::ECDSA_P256_SHA256_FIXED),
+            ("p384-short", 47, &signature::ECDSA_P384_SHA384_FIXED),
+        ] {
+            assert_eq!(private_key_len(stem), short_len, "{stem} is a short key");
+            let key = data_key(stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
+            let sig = key.sign(b"data").unwrap();
+            let mut point = vec![4u8];
+            point.extend_from_slice(hickory_proto::dnssec::PublicKey::public_bytes(
+                key.dnskey.public_key(),
+            ));
+            UnparsedPublicKey::new(verify, point)
+                .verify(b"data", &sig)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_short_private_key_that_does_not_match_is_still_refused() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dnssec");
+        let public = std::fs::read_to_string(dir.join("p256-short.key")).unwrap();
+        let msg = parse(&public, EC_PRIVATE, "skydns.local.")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("does not match"), "{msg}");
+    }
+
+    #[test]
+    fn rsa_below_2048_bits_says_so() {
+        let msg = data_key("rsa1024").unwrap_err().to_string();
+        assert!(
+            msg.contains("1024 bits") && msg.contains("at least 2048"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_private_file_is_reported_without_its_key_material() {
+        let secret = "66DsUb0fVPAQUyMkubnWuvsxR7xDr1O";
+        let private = format!("Private-key-format: v1.3\nAlgorithm: 13\n{secret}\n");
+        let msg = parse(EC_PUBLIC, &private, "skydns.local.")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(
+            !msg.contains(secret),
+            "the message quotes key material: {msg}"
+        );
+    }
+
+    #[test]
+    fn left_padding_and_bit_lengths() {
+        assert_eq!(left_pad(&[1, 2], 4), Some(vec![0, 0, 1, 2]));
+        assert_eq!(left_pad(&[0, 0, 1, 2], 3), Some(vec![0, 1, 2]));
+        assert_eq!(left_pad(&[1, 2, 3], 2), None);
+        assert_eq!(bit_length(&[0x01, 0]), 9);
+        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(bit_length(&[]), 0);
     }
 
     #[test]
