@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-10}"
 ALGORITHM="${2:-ECDSAP256SHA256}"
 
-bash scripts/deps.sh dnsperf bind9-utils bind9-dnsutils protobuf-compiler pkg-config
+bash scripts/deps.sh dnsperf bind9-utils bind9-dnsutils build
 cargo build --release --quiet
 
 work="$(mktemp -d)"

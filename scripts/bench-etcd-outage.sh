@@ -20,7 +20,7 @@ PORT=${PORT:-53854}
 ETCD_PORT=${ETCD_PORT:-23791}
 PEER_PORT=${PEER_PORT:-23801}
 
-bash scripts/deps.sh dnsperf etcd-server etcd-client bind9-dnsutils bc protobuf-compiler pkg-config
+bash scripts/deps.sh dnsperf etcd-server etcd-client bind9-dnsutils bc build
 cargo build --release --quiet --bin skydns
 
 work=$(mktemp -d)

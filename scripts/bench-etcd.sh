@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES="${1:-1000,10000,100000}"
 PUTS="${2:-200}"
-bash scripts/deps.sh etcd-server protobuf-compiler pkg-config
+bash scripts/deps.sh etcd-server build
 cargo build --release --quiet --bin skydns --example etcd_bench
 ./target/release/examples/etcd_bench ./target/release/skydns "$SIZES" "$PUTS"

@@ -14,7 +14,7 @@ QPS=${QPS:-20000}
 SECONDS_RUN=${SECONDS_RUN:-30}
 PORT=${PORT:-53853}
 
-bash scripts/deps.sh dnsperf bind9-dnsutils protobuf-compiler pkg-config
+bash scripts/deps.sh dnsperf bind9-dnsutils build
 if [ -z "${SKYDNS_BIN:-}" ]; then
   cargo build --release --quiet
   SKYDNS_BIN=target/release/skydns

@@ -16,7 +16,7 @@ QPS=${QPS:-10000}
 PORT=${PORT:-53855}
 WARMUP=60
 
-bash scripts/deps.sh dnsperf bind9-utils bind9-dnsutils python3 bc protobuf-compiler pkg-config
+bash scripts/deps.sh dnsperf bind9-utils bind9-dnsutils python3 bc build
 cargo build --release --quiet --bin skydns
 
 work=$(mktemp -d)

@@ -4,7 +4,7 @@
 # config), so nothing leaves the machine. Stop it with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh protobuf-compiler bind9-dnsutils pkg-config
+bash scripts/deps.sh build bind9-dnsutils
 cargo build --release
 echo "skydns on 127.0.0.1:5354; try: dig @127.0.0.1 -p 5354 east.skydns.local SRV"
 exec ./target/release/skydns --file examples/services.json --addr 127.0.0.1:5354 \

@@ -5,16 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  protobuf-compiler pkg-config   # build: etcd-client needs protoc
+  build                          # what the build needs (see scripts/deps.sh)
   bind9-dnsutils                 # dig
   etcd-server etcd-client        # a real etcd for the store tests
   unbound                        # upstream servers (forwarding), a validating resolver (DNSSEC)
   bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
   systemd                        # systemd-socket-activate for the socket activation test
   openssl                        # test CA and certificates for etcd TLS
-  build-essential debhelper dpkg-dev lintian scdoc man-db rpm git  # packaging: .deb, .rpm, man page
+  debhelper dpkg-dev lintian scdoc man-db rpm git  # packaging: .deb, .rpm, man page
   procps                         # ps, in the packaging test
-  systemd-container debootstrap  # packaging: a booted bookworm to install the .deb in
+  systemd-container debootstrap  # a bookworm container: the .deb installed, the README on a clean machine
 )
 bash scripts/deps.sh "${PACKAGES[@]}"
 if command -v rustup >/dev/null 2>&1; then
@@ -24,4 +24,5 @@ fi
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+bash tests/packaging/readme-on-clean-bookworm.sh
 bash tests/packaging/deb-in-nspawn.sh

@@ -16,9 +16,9 @@ cache="${SKYDNS_TEST_CACHE:-/var/cache/skydns-test}"
 work="$(mktemp -d /var/tmp/skydns-packaging.XXXXXX)"
 suite=bookworm
 image_packages="systemd,systemd-sysv,dbus,procps,etcd-server,etcd-client,bind9-dnsutils,iproute2"
-passed=0
-failed=0
 nspawn_pid=""
+# shellcheck source=tests/packaging/lib.sh
+source "$repo/tests/packaging/lib.sh"
 
 cleanup() {
   if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
@@ -29,36 +29,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# check NAME COMMAND...: runs COMMAND, prints PASS or FAIL (with the end of its output).
-check() {
-  local name="$1"
-  shift
-  if "$@" >"$work/check.log" 2>&1; then
-    echo "PASS: $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL: $name"
-    tail -n 25 "$work/check.log" | sed 's/^/    /'
-    failed=$((failed + 1))
-  fi
-}
-
-# wait_for SECONDS COMMAND...: polls COMMAND every half second until it succeeds.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
-  done
-}
-
-finish() {
-  echo "packaging: $passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
 
 # ---------------------------------------------------------------- host: units and config --
 
@@ -107,7 +77,7 @@ build_deb() {
   debian/rules clean >/dev/null && [ -f "$deb" ]
 }
 check "dpkg-buildpackage -us -uc -b builds skydns_${version}_${arch}.deb" build_deb
-[ -f "$deb" ] || finish
+[ -f "$deb" ] || finish packaging
 
 deb_contents() {
   local listing f
@@ -152,46 +122,28 @@ check "rpm/build.sh builds the .rpm; rpm -qlp lists binary, units, sysusers, tmp
 image_key="$(printf '%s\n' "$suite" "$image_packages" "hosts+resolv+etcd-v1" | sha256sum | cut -c1-16)"
 image="$cache/$suite-$image_key"
 
-# The first `URIs:` or `deb` line for Debian in the host's apt sources.
-debian_mirror() {
-  if [ -n "${SKYDNS_TEST_MIRROR:-}" ]; then echo "$SKYDNS_TEST_MIRROR"; return; fi
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '/^URIs:/ {print $2} /^deb / {print ($2 ~ /^\[/ ? $3 : $2)}' |
-    grep -E '/debian/?$' | head -n 1
-}
-
-build_image() {
-  [ -d "$image" ] && return 0
-  mkdir -p "$cache" || return 1
-  local tmp="$image.tmp.$$" mirror
-  mirror="$(debian_mirror)"
-  [ -n "$mirror" ] || { echo "no Debian mirror in the apt sources (set SKYDNS_TEST_MIRROR)"; return 1; }
-  debootstrap --variant=minbase --include="$image_packages" "$suite" "$tmp" "$mirror" ||
-    { rm -rf "$tmp"; return 1; }
-  # The booted container has no network: name lookups must not leave it. skydns is its
-  # resolver, as the README suggests for a host.
-  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$tmp/etc/hosts"
-  rm -f "$tmp/etc/resolv.conf"
-  echo "nameserver 127.0.0.1" >"$tmp/etc/resolv.conf"
-  echo skydns-test >"$tmp/etc/hostname"
-  cat >>"$tmp/etc/default/etcd" <<'EOF'
+# The booted container has no network: name lookups must not leave it. skydns is its
+# resolver, as the README suggests for a host.
+customize_image() {
+  local root="$1"
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+  rm -f "$root/etc/resolv.conf"
+  echo "nameserver 127.0.0.1" >"$root/etc/resolv.conf"
+  echo skydns-test >"$root/etc/hostname"
+  cat >>"$root/etc/default/etcd" <<'EOT'
 ETCD_LISTEN_CLIENT_URLS="http://127.0.0.1:2379"
 ETCD_ADVERTISE_CLIENT_URLS="http://127.0.0.1:2379"
-EOF
-  rm -rf "$tmp/var/cache/apt/archives/"*.deb "$tmp/var/lib/apt/lists/"*
-  mv "$tmp" "$image" || return 1
-  # Images of older recipes are never used again.
-  find "$cache" -mindepth 1 -maxdepth 1 -name "$suite-*" ! -name "$(basename "$image")" -exec rm -rf {} +
+EOT
 }
-check "bookworm image with systemd, etcd and dig ($image)" build_image
-[ -d "$image" ] || finish
+check "bookworm image with systemd, etcd and dig ($image)" \
+  build_image "$image" "$suite" "$image_packages" customize_image
+[ -d "$image" ] || finish packaging
 
 # ------------------------------------------------------------------ boot the container --
 
-nspawn_flags=(--boot --volatile=overlay --private-network --resolv-conf=off --register=no
+mapfile -t nspawn_flags < <(nspawn_common_flags)
+nspawn_flags+=(--boot --volatile=overlay --private-network --resolv-conf=off
   --console=passive --machine="skydns-test-$$" --bind-ro="$work:/srv/pkg" -D "$image")
-# Without systemd on the host there is no bus to ask for a scope: stay in our own cgroup.
-[ "$(ps -p 1 -o comm=)" = systemd ] || nspawn_flags+=(--keep-unit)
 systemd-nspawn "${nspawn_flags[@]}" >"$work/nspawn.log" 2>&1 &
 nspawn_pid=$!
 
@@ -223,7 +175,7 @@ in_ct() {
   nsenter -t "$leader" -a -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"
 }
 check "bookworm boots with systemd as PID 1 (systemctl is-system-running: running)" booted
-[ -n "$leader" ] || finish
+[ -n "$leader" ] || finish packaging
 
 sh_ct() { in_ct sh -c "$1"; }
 dig_ct() { in_ct dig +tries=1 +timeout=3 "$@"; }
@@ -376,4 +328,4 @@ purged() {
 }
 check "dpkg -P skydns leaves no unit, user, group or file behind" purged
 
-finish
+finish packaging
