@@ -7,34 +7,32 @@
 //!    (STATUS= while waiting) and apply `/<prefix>/config`;
 //! 6. READY=1; then reload on SIGHUP, ping the watchdog, and stop gracefully on SIGTERM/SIGINT.
 
+mod check_config;
 mod reload;
 mod watchdog;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::cli::{Cli, Command};
-use crate::config::{self, Layer, LogTarget, RuntimeConfig, StartupConfig, StoreConfig};
-use crate::dnssec::{self, Signer};
+use crate::config::{self, Loaded, LogTarget, StartupConfig};
+use crate::dnssec;
+use crate::net::serving::{Serving, ServingCell};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
-use crate::store::etcd::{self, Connector, EtcdStore};
-use crate::store::{self, file, StoreState};
+use crate::store::start::StoreSource;
+use crate::store::StoreState;
 use crate::sys::listen::{self, Sockets};
 use crate::sys::logging::{self, LogControl};
 use crate::sys::privileges::{self, Dropped};
-use crate::sys::signals::{Request, SignalRequests};
+use crate::sys::signals::{SignalRequests, Wanted};
 use crate::sys::{interfaces, notify};
 use reload::Reloader;
-
-/// How long `skydns check-config` waits for etcd.
-const CHECK_CONFIG_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long in-flight queries get to finish at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
@@ -46,49 +44,22 @@ const ACTIVATION_GRACE: Duration = Duration::from_secs(3);
 /// How often STATUS= is refreshed while waiting for the first snapshot.
 const WAIT_STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Settings from the config file, the environment and the flags (everything but the store).
-pub fn base_layer(cli: &Cli) -> Result<Layer> {
-    let file = match &cli.config {
-        Some(path) => config::read_file(path)?,
-        None => Layer::default(),
-    };
-    Ok(file.merged(cli.layer()?))
-}
-
-/// Validates `base` with the store's `/<prefix>/config` value on top.
-pub fn resolve_config(
-    base: &Layer,
-    prefix: &str,
-    store_value: Option<&[u8]>,
-) -> Result<(StartupConfig, RuntimeConfig)> {
-    let mut layer = base.clone();
-    if let Some(raw) = store_value {
-        let key = store::config_key(prefix);
-        let (store_layer, unknown) = config::read_store_config(&key, raw)?;
-        for k in unknown {
-            tracing::warn!(key = %k, "ignoring unknown key in {key}");
-        }
-        layer = layer.merged(store_layer);
-    }
-    Ok(config::validate(&layer, &interfaces::host_facts())?)
-}
-
 /// Runs skydns; returns the process exit code. Single-threaded until privileges are dropped.
 pub fn run(cli: Cli) -> Result<i32> {
-    let base = base_layer(&cli)?;
-    let (startup, runtime_cfg) = resolve_config(&base, "skydns", None)?;
-    if matches!(cli.command, Some(Command::CheckConfig)) {
-        logging::init(LogTarget::Stderr, &startup.log_level, false, None)?;
-        return check_config(&base, &startup);
+    // The store's settings are not known yet: they are applied once it has loaded.
+    let first = config::load(&cli.sources(None), &interfaces::host_facts(&[]))?;
+    if let Some(Command::CheckConfig { show }) = cli.command {
+        logging::init(LogTarget::Stderr, &first.runtime.log_level, false, None)?;
+        return check_config::run(&cli, &first.startup, show);
     }
     let log = logging::init(
-        startup.log,
-        &startup.log_level,
-        runtime_cfg.query_log,
+        first.startup.log,
+        &first.runtime.log_level,
+        first.runtime.query_log,
         cli.syslog_socket.as_deref(),
     )?;
     let to_syslog = log.to_syslog();
-    let result = run_service(cli, startup, runtime_cfg, log);
+    let result = run_service(cli, first, log);
     if let (Err(e), true) = (&result, to_syslog) {
         // main reports it on stderr too, which nobody may read when running as a service.
         tracing::error!("{}", crate::sys::report::error_line(e));
@@ -97,66 +68,39 @@ pub fn run(cli: Cli) -> Result<i32> {
 }
 
 /// Steps 2 to 6 of the start-up order, then serving until stopped.
-fn run_service(
-    cli: Cli,
-    startup: StartupConfig,
-    runtime_cfg: RuntimeConfig,
-    log: LogControl,
-) -> Result<i32> {
-    let sockets = take_sockets(&startup)?;
+fn run_service(cli: Cli, first: Loaded, log: LogControl) -> Result<i32> {
+    let sockets = take_sockets(&first.startup)?;
     // Files that need root (key material) are read here, between the sockets and the drop. A
     // key named only in `/<prefix>/config` is read after the store loads, as the service user.
-    let signer = Arc::new(ArcSwapOption::new(dnssec::load_signer(&runtime_cfg)?));
-    let store_source = StoreSource::prepare(&startup)?;
+    let signer = dnssec::load_signer(&first.runtime)?;
+    let store_source = StoreSource::prepare(&first.startup)?;
     report_identity(privileges::drop_privileges(
-        startup.user.as_deref(),
-        startup.group.as_deref(),
+        first.startup.user.as_deref(),
+        first.startup.group.as_deref(),
     )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let serving = Arc::new(ArcSwap::from_pointee(Serving {
+        cfg: first.runtime,
+        signer,
+    }));
     let code = runtime.block_on(serve(
         cli,
-        startup,
-        runtime_cfg,
+        first.startup,
+        serving,
         sockets,
         store_source,
-        signer,
         log,
     ));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
 
-fn check_config(base: &Layer, startup: &StartupConfig) -> Result<i32> {
-    let store_value = match &startup.store {
-        StoreConfig::File(path) => file::load(path, &startup.path_prefix)?.config_value,
-        StoreConfig::Etcd(cfg) => {
-            let connector = Connector::new(cfg)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            runtime
-                .block_on(etcd::read_config_value(
-                    &connector,
-                    &startup.path_prefix,
-                    CHECK_CONFIG_TIMEOUT,
-                ))
-                .context("cannot read the configuration from etcd")?
-        }
-    };
-    let (_, runtime) = resolve_config(base, &startup.path_prefix, store_value.as_deref())?;
-    dnssec::load_signer(&runtime)?;
-    println!("configuration is valid");
-    Ok(0)
-}
-
 /// The sockets systemd passed, or the configured addresses bound.
 fn take_sockets(startup: &StartupConfig) -> Result<Sockets> {
     let sockets = listen::acquire(startup.systemd, &startup.addrs)?;
-    interfaces::remember_own_sockets(sockets.local_addrs());
     let described = sockets.describe().join(" ");
     if sockets.activated {
         tracing::info!(
@@ -170,7 +114,7 @@ fn take_sockets(startup: &StartupConfig) -> Result<Sockets> {
 fn report_identity(dropped: Dropped) {
     match dropped {
         Dropped::NotRoot { uid } => {
-            tracing::info!(uid, "not started as root: no privileges to drop")
+            tracing::info!(uid, "not started as root: no privileges to drop");
         }
         Dropped::To {
             user,
@@ -194,15 +138,13 @@ fn report_identity(dropped: Dropped) {
 async fn serve(
     cli: Cli,
     startup: StartupConfig,
-    first_runtime: RuntimeConfig,
+    serving: Arc<ServingCell>,
     sockets: Sockets,
     store_source: StoreSource,
-    signer: Arc<ArcSwapOption<Signer>>,
     log: LogControl,
 ) -> Result<i32> {
     let mut signals = SignalRequests::new().context("cannot watch signals")?;
     let store = StoreState::new();
-    let runtime = Arc::new(ArcSwap::from_pointee(first_runtime));
 
     notify::status("waiting for the first snapshot from the store");
     // Not socket-activated: answer SERVFAIL at once while the store loads. Socket-activated,
@@ -211,15 +153,15 @@ async fn serve(
     let mut loading = if sockets.activated {
         None
     } else {
-        Some(LoadingServers::start(&sockets, &runtime, &startup)?)
+        Some(LoadingServers::start(&sockets, &serving, &startup)?)
     };
-    let mut store_task = start_store(store_source, store.clone()).await?;
+    let mut store_task = store_source.start(store.clone()).await?;
     if loading.is_none()
         && tokio::time::timeout(ACTIVATION_GRACE, store.wait_loaded())
             .await
             .is_err()
     {
-        loading = Some(LoadingServers::start(&sockets, &runtime, &startup)?);
+        loading = Some(LoadingServers::start(&sockets, &serving, &startup)?);
     }
     if let Some(l) = loading {
         if !wait_for_store(&store, &mut signals).await {
@@ -230,13 +172,13 @@ async fn serve(
     let mut reloader = Reloader::new(
         cli,
         startup.clone(),
-        runtime.clone(),
-        signer.clone(),
+        serving.clone(),
         store.clone(),
         log,
+        sockets.local_addrs(),
     );
     reloader.apply_first()?;
-    let handler = Arc::new(Handler::new(store.clone(), runtime).with_signer(signer));
+    let handler = Arc::new(Handler::new(store.clone(), serving));
     let (stop_tx, stop_rx) = watch::channel(false);
     let servers = start_servers(sockets, &handler, &startup, &stop_rx)?;
     notify::ready(&format!(
@@ -252,9 +194,9 @@ async fn serve(
     // blocking reads (files, interfaces) stall no query.
     loop {
         tokio::select! {
-            request = signals.next() => match request {
-                Request::Reload => reloader.reload(),
-                Request::Stop => break,
+            wanted = signals.next() => match wanted {
+                Wanted::Reload => reloader.reload(),
+                Wanted::Stop => break,
             },
             ended = &mut store_task => {
                 // The data would freeze from here on: stop, so the service manager restarts us.
@@ -305,30 +247,6 @@ fn start_servers(
     Ok(tasks)
 }
 
-/// A store ready to start: its files that may need privileges (etcd TLS certificates and
-/// keys) are already read, so it can start after the privilege drop.
-enum StoreSource {
-    File { path: PathBuf, prefix: String },
-    Etcd(Box<EtcdStore>),
-}
-
-impl StoreSource {
-    fn prepare(startup: &StartupConfig) -> Result<Self> {
-        let prefix = startup.path_prefix.clone();
-        Ok(match &startup.store {
-            StoreConfig::File(path) => StoreSource::File {
-                path: path.clone(),
-                prefix,
-            },
-            StoreConfig::Etcd(cfg) => {
-                let connector = Connector::new(cfg)?;
-                tracing::info!(endpoints = ?connector.endpoints(), "loading /{prefix}/ from etcd");
-                StoreSource::Etcd(Box::new(EtcdStore::new(connector, &prefix)))
-            }
-        })
-    }
-}
-
 /// Until the first snapshot and its `/<prefix>/config` are applied, a handler over a store
 /// that never loads answers SERVFAIL on duplicates of the sockets: nothing is answered from
 /// data before the settings that go with it are in force.
@@ -341,10 +259,10 @@ struct LoadingServers {
 impl LoadingServers {
     fn start(
         sockets: &Sockets,
-        runtime: &Arc<ArcSwap<RuntimeConfig>>,
+        serving: &Arc<ServingCell>,
         startup: &StartupConfig,
     ) -> Result<Self> {
-        let handler = Arc::new(Handler::new(StoreState::new(), runtime.clone()));
+        let handler = Arc::new(Handler::new(StoreState::new(), serving.clone()));
         let (stop, stop_rx) = watch::channel(false);
         let servers = start_servers(sockets.try_clone()?, &handler, startup, &stop_rx)?;
         Ok(LoadingServers {
@@ -352,22 +270,6 @@ impl LoadingServers {
             servers,
             handler,
         })
-    }
-}
-
-/// Starts the store's task, which keeps `store` current. The file store loads its first
-/// snapshot before this returns (off the query threads; an unreadable file stops start-up);
-/// the etcd store in the task (queries get SERVFAIL until then).
-async fn start_store(source: StoreSource, store: Arc<StoreState>) -> Result<JoinHandle<()>> {
-    match source {
-        StoreSource::File { path, prefix } => {
-            let (p, pre, st) = (path.clone(), prefix.clone(), store.clone());
-            tokio::task::spawn_blocking(move || file::load_into(&p, &pre, &st))
-                .await
-                .context("the file store reader failed")??;
-            Ok(tokio::spawn(file::watch(path, prefix, store)))
-        }
-        StoreSource::Etcd(etcd) => Ok(tokio::spawn(etcd.run(store))),
     }
 }
 
@@ -387,9 +289,9 @@ async fn wait_for_store(store: &StoreState, signals: &mut SignalRequests) -> boo
                 tracing::warn!("{status}");
                 notify::status(&status);
             }
-            request = signals.next() => match request {
-                Request::Stop => return false,
-                Request::Reload => tracing::info!("reload ignored: no snapshot loaded yet"),
+            wanted = signals.next() => match wanted {
+                Wanted::Stop => return false,
+                Wanted::Reload => tracing::info!("reload ignored: no snapshot loaded yet"),
             },
         }
     }

@@ -163,7 +163,7 @@ fn socket_activation_serves_the_inherited_udp_and_tcp_sockets() {
         "--no-rec",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
     let s = spawn("systemd-socket-activate", &args, &[], dir.path());
     let server = SocketAddr::from(([127, 0, 0, 1], port));

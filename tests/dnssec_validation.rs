@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
+use hickory_proto::op::{Edns, Message, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+
 use common::dnssec::{keygen, Key};
 use common::etcd::Etcd;
 use common::server::{answer_lines, dig, flags, free_port, status, wait_until, Skydns, TempDir};
@@ -652,4 +656,160 @@ fn a_new_key_is_picked_up_on_sighup_without_failed_queries() {
         0,
         "queries failed during the key change"
     );
+}
+
+/// One DNSSEC query over UDP: the reply, if one came within a second.
+fn do_query(sock: &std::net::UdpSocket, port: u16, name: &str, id: u16) -> Option<Message> {
+    let mut m = Message::query();
+    m.metadata.id = id;
+    m.add_query(Query::query(Name::from_ascii(name).ok()?, RecordType::A));
+    let mut edns = Edns::new();
+    edns.set_dnssec_ok(true);
+    edns.set_max_payload(1232);
+    m.edns = Some(edns);
+    sock.send_to(&m.to_vec().ok()?, ("127.0.0.1", port)).ok()?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let (n, _) = sock.recv_from(&mut buf).ok()?;
+        let reply = Message::from_vec(&buf[..n]).ok()?;
+        if reply.metadata.id == id {
+            return Some(reply);
+        }
+    }
+}
+
+#[test]
+fn a_reload_that_changes_domain_and_key_together_never_mixes_them() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let dir = TempDir::new("dnssec-swap");
+    let keys = ["a.test", "b.test"].map(|zone| keygen(dir.path(), "ECDSAP256SHA256", zone));
+    let tag = |key: &Key| -> u16 {
+        let name = key
+            .basename
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        name.rsplit('+').next().unwrap().parse().unwrap()
+    };
+    let tags = [tag(&keys[0]), tag(&keys[1])];
+    let store = dir.path().join("store.json");
+    let write = |zone: usize| {
+        let (domain, key) = (["a.test.", "b.test."][zone], &keys[zone].basename);
+        let text = format!(
+            r#"{{"/skydns/config": {{"domain": "{domain}", "dnssec": "{}"}},
+                "/skydns/test/a/web/1": {{"host": "10.0.0.1"}},
+                "/skydns/test/b/web/1": {{"host": "10.0.0.2"}}}}"#,
+            key.display()
+        );
+        std::fs::write(&store, text).unwrap();
+    };
+    write(0);
+    // The daemon drops root to `nobody` and reads the keys the store names as that user.
+    for key in &keys {
+        for ext in ["key", "private"] {
+            let path = format!("{}.{ext}", key.basename.display());
+            assert!(Command::new("chown")
+                .args(["nobody", &path])
+                .status()
+                .unwrap()
+                .success());
+        }
+    }
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let s = Skydns::start(
+        &[
+            &format!("--file={}", store.display()),
+            "--no-rec",
+            "--user=nobody",
+        ],
+        dir.path(),
+    );
+    for zone in [1, 0] {
+        write(zone);
+        std::thread::sleep(Duration::from_millis(700));
+        signal_hup(&s);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let wrong = Arc::new(Mutex::new(Vec::new()));
+    let signed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clients: Vec<_> = (0..2)
+        .map(|client| {
+            let (stop, wrong, signed, port) = (stop.clone(), wrong.clone(), signed.clone(), s.port);
+            std::thread::spawn(move || {
+                let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                let mut id = 0u16;
+                while !stop.load(Ordering::Relaxed) {
+                    let zone = usize::from(id % 2 == 1);
+                    let name = ["web.a.test.", "web.b.test."][zone];
+                    id = id.wrapping_add(1);
+                    let Some(reply) = do_query(&sock, port, name, id) else {
+                        continue;
+                    };
+                    if reply.metadata.response_code == ResponseCode::Refused {
+                        continue; // not our zone at this moment
+                    }
+                    let sigs: Vec<(String, u16)> = reply
+                        .answers
+                        .iter()
+                        .filter_map(|r| match &r.data {
+                            RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+                                Some((sig.input().signer_name.to_ascii(), sig.input().key_tag))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    let zone_name = ["a.test.", "b.test."][zone];
+                    if sigs == [(zone_name.to_owned(), tags[zone])] {
+                        signed.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        wrong.lock().unwrap().push(format!(
+                            "client {client}: {name} -> {} with signatures {sigs:?}",
+                            reply.metadata.response_code
+                        ));
+                    }
+                }
+            })
+        })
+        .collect();
+    for round in 0..12 {
+        write((round + 1) % 2);
+        std::thread::sleep(Duration::from_millis(600)); // the file store polls every 500 ms
+        signal_hup(&s);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let wrong = wrong.lock().unwrap();
+    assert!(
+        wrong.is_empty(),
+        "{} answers unsigned or signed with the other zone's key, e.g. {:?}\n{}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)],
+        s.log_text()
+    );
+    assert!(
+        signed.load(Ordering::Relaxed) > 100,
+        "too few signed answers"
+    );
+    let applied = s.log_text().matches("applied").count();
+    assert!(
+        applied >= 12,
+        "only {applied} reloads applied:\n{}",
+        s.log_text()
+    );
+}
+
+fn signal_hup(s: &Skydns) {
+    let hup = Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .output()
+        .unwrap();
+    assert!(hup.status.success());
 }

@@ -226,7 +226,7 @@ fn settings_precedence_file_env_flags_then_store() {
             format!("--file={}", services.display()),
             "--no-rec".to_owned(),
         ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(std::string::ToString::to_string));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Skydns::start_on(
             common::server::free_port(),
@@ -370,7 +370,7 @@ fn tcp_idle_timeout_partial_messages_and_connection_bound() {
 /// Open file descriptors of process `pid`.
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .expect("read /proc/PID/fd")
 }
 

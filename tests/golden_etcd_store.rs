@@ -31,7 +31,7 @@ fn golden_battery_on_etcd_store() {
     rt.block_on(async {
         tokio::time::timeout(Duration::from_secs(20), state.wait_loaded())
             .await
-            .expect("the etcd store loads within 20 s")
+            .expect("the etcd store loads within 20 s");
     });
     let snapshot = state.snapshot();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
@@ -54,6 +54,10 @@ fn golden_battery_on_etcd_store() {
     );
     let config = state.config_value();
     assert_eq!(config.as_deref(), from_file.config_value.as_ref());
-    let count = common::golden::run_dir(&dir, &snapshot, config.as_deref().map(|v| v.as_slice()));
+    let count = common::golden::run_dir(
+        &dir,
+        &snapshot,
+        config.as_deref().map(std::vec::Vec::as_slice),
+    );
     assert!(count > 80, "only {count} golden cases ran");
 }

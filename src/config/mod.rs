@@ -1,35 +1,42 @@
-//! Configuration: sources, precedence and validation. Defaults < config file (TOML) <
-//! environment < flags < `/<prefix>/config` in the store (as SkyDNS). One `validate` turns the
-//! merged layer into a [`StartupConfig`] (needs a restart) and a [`RuntimeConfig`] (swapped on
-//! reload); a bad value is an error naming the key, never a silent default.
+//! Configuration: every setting stated once (`settings.rs`), layered from its sources by the
+//! `config` crate (`sources.rs`: defaults < config file (TOML) < environment < flags <
+//! `/<prefix>/config` in the store, as SkyDNS), checked by its type (`values.rs`), and turned
+//! into a [`StartupConfig`] (needs a restart) and a [`RuntimeConfig`] (swapped on reload). A
+//! bad value is an error naming its source and key, never a silent default. [`load`] is the
+//! one way in, at start-up and on every reload.
 
 pub mod acl;
 pub mod cli;
-pub mod layer;
+pub mod host;
 pub mod runtime;
+pub mod settings;
+pub mod sources;
 pub mod startup;
-mod validate;
+pub mod table;
+pub mod values;
 
-use std::path::Path;
-
-use serde_json::Value;
 use thiserror::Error;
 
-pub use layer::Layer;
+pub use host::HostFacts;
 pub use runtime::RuntimeConfig;
+use settings::{RuntimeSettings, StartupSettings};
+pub use sources::{CommandLine, Effective, Ignored, IgnoredReason, Sources};
 pub use startup::{EtcdConfig, LogTarget, StartupConfig, StoreConfig};
-pub use validate::{resolv_conf_nameservers, validate, HostFacts};
 
 /// A setting that cannot be used, with where it came from.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("{source_name}: {}{problem}", if key == "-" { String::new() } else { format!("key `{key}` ") })]
 pub struct ConfigError {
+    /// The source: a file name, `/<prefix>/config`, `command line`, `environment`.
     pub source_name: String,
+    /// The key, or `-` when the problem is the source as a whole.
     pub key: String,
+    /// What is wrong.
     pub problem: String,
 }
 
 impl ConfigError {
+    /// An error about `key` in `source`.
     pub fn new(source: &str, key: &str, problem: impl Into<String>) -> Self {
         ConfigError {
             source_name: source.to_owned(),
@@ -39,25 +46,45 @@ impl ConfigError {
     }
 }
 
-/// Reads our TOML config file into a layer (unknown keys are errors: they are typos).
-pub fn read_file(path: &Path) -> Result<Layer, ConfigError> {
-    let source = path.display().to_string();
-    let parsed = ::config::Config::builder()
-        .add_source(::config::File::from(path).format(::config::FileFormat::Toml))
-        .build()
-        .and_then(|c| c.try_deserialize::<Value>())
-        .map_err(|e| ConfigError::new(&source, "-", format!("cannot be read: {e}")))?;
-    let map = parsed.as_object().cloned().unwrap_or_default();
-    Layer::from_map(&map, &source, true).map(|(layer, _)| layer)
+/// What one load gives.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The start-up settings, as the config file, the environment and the flags give them.
+    pub startup: StartupConfig,
+    /// The run-time settings, `/<prefix>/config` included.
+    pub runtime: RuntimeConfig,
+    /// Keys of `/<prefix>/config` that were not used.
+    pub ignored: Vec<Ignored>,
 }
 
-/// Parses the JSON value of `/<prefix>/config`. Returns the layer and unknown keys (ignored,
-/// as SkyDNS does, but worth a warning).
-pub fn read_store_config(key: &str, raw: &[u8]) -> Result<(Layer, Vec<String>), ConfigError> {
-    let value: Value = serde_json::from_slice(raw)
-        .map_err(|e| ConfigError::new(key, "-", format!("is not valid JSON: {e}")))?;
-    match &value {
-        Value::Object(map) => Layer::from_map(map, key, false),
-        _ => Err(ConfigError::new(key, "-", "must be a JSON object")),
+/// Layers `sources`, checks every value and builds both configs.
+pub fn load(sources: &Sources<'_>, host: &HostFacts) -> Result<Loaded, ConfigError> {
+    let layered = sources::layer(sources)?;
+    let startup = StartupConfig::new(&sources::read::<StartupSettings>(&layered)?)?;
+    let runtime = RuntimeConfig::new(&sources::read::<RuntimeSettings>(&layered)?, &startup, host);
+    Ok(Loaded {
+        startup,
+        runtime,
+        ignored: layered.ignored,
+    })
+}
+
+/// Every setting's winning value and source (for `skydns check-config --show`).
+pub fn effective(sources: &Sources<'_>) -> Result<Vec<Effective>, ConfigError> {
+    Ok(sources::effective(&sources::layer(sources)?))
+}
+
+/// The configuration every default gives, on a host with no facts.
+pub fn defaults() -> Loaded {
+    let command_line = CommandLine::default();
+    let sources = Sources {
+        command_line: &command_line,
+        file: None,
+        store: None,
+    };
+    match load(&sources, &HostFacts::default()) {
+        Ok(loaded) => loaded,
+        // The defaults are part of the program: a bad one is a bug caught by the tests.
+        Err(e) => panic!("the built-in defaults do not load: {e}"),
     }
 }

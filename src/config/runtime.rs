@@ -1,14 +1,16 @@
-//! The settings that can change while running (swapped as a whole on reload) and the ones that
-//! need a restart. Both are plain validated values; `config::load` builds them.
+//! The settings that can change while running, in the form the answering, forwarding and
+//! signing paths read them. Immutable once built; a reload builds a new one.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::acl::Acl;
+use super::host::HostFacts;
+use super::settings::RuntimeSettings;
+use super::startup::StartupConfig;
 
-/// Everything the answering, forwarding and signing paths read. Immutable once built; a reload
-/// publishes a new one.
+/// Everything the answering, forwarding and signing paths read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeConfig {
     /// The zone we are authoritative for: lowercase, dot-terminated (`skydns.local.`).
@@ -17,10 +19,15 @@ pub struct RuntimeConfig {
     pub hostmaster: String,
     /// The name answered for `local.dns.<domain>`, if any (lowercase, dot-terminated).
     pub local: Option<String>,
+    /// Shuffle address records.
     pub round_robin: bool,
+    /// Rotate over the nameservers.
     pub ns_rotate: bool,
+    /// Upstream nameservers.
     pub nameservers: Vec<SocketAddr>,
+    /// Never forward.
     pub no_rec: bool,
+    /// Timeout of one upstream exchange.
     pub read_timeout: Duration,
     /// SRV priority / MX preference of services that give none.
     pub priority: u16,
@@ -30,8 +37,11 @@ pub struct RuntimeConfig {
     pub min_ttl: u32,
     /// DNSSEC key basename (`Kskydns.local.+013+12345`), if signing.
     pub dnssec: Option<PathBuf>,
+    /// Signature cache capacity.
     pub scache: usize,
+    /// Forward cache capacity (0: off).
     pub rcache: usize,
+    /// Longest time a forwarded answer is cached, in seconds.
     pub rcache_ttl: u32,
     /// A name needs at least this many labels before it is forwarded.
     pub ndots: usize,
@@ -43,9 +53,50 @@ pub struct RuntimeConfig {
     pub edns_payload: u16,
     /// Log one line per query.
     pub query_log: bool,
+    /// The log level.
+    pub log_level: String,
 }
 
 impl RuntimeConfig {
+    /// Builds the runtime config from its settings, the start-up config (for the sockets
+    /// that default nameservers must leave out) and the host.
+    pub fn new(s: &RuntimeSettings, startup: &StartupConfig, host: &HostFacts) -> Self {
+        let domain = s.domain.0.clone();
+        let mut forward_allow = s.forward_allow.0.clone();
+        if forward_allow.localnets {
+            forward_allow.host_networks = host.networks.clone();
+        }
+        RuntimeConfig {
+            hostmaster: s
+                .hostmaster
+                .get()
+                .map_or_else(|| format!("hostmaster.{domain}"), |h| h.0.clone()),
+            domain,
+            local: s.local.get().map(|l| l.0.clone()),
+            round_robin: s.round_robin.0,
+            ns_rotate: s.ns_rotate.0,
+            nameservers: match s.nameservers.get() {
+                Some(list) => list.0.clone(),
+                None => host.default_nameservers(startup.systemd, &startup.addrs),
+            },
+            no_rec: s.no_rec.0,
+            read_timeout: s.read_timeout.0,
+            priority: s.priority.as_u16(),
+            ttl: s.ttl.as_u32(),
+            min_ttl: s.min_ttl.as_u32(),
+            dnssec: s.dnssec.get().map(|k| k.0.clone()),
+            scache: s.scache.0,
+            rcache: s.rcache.0,
+            rcache_ttl: s.rcache_ttl.as_u32(),
+            ndots: s.ndots.as_usize(),
+            stubzones: s.stubzones.0,
+            forward_allow,
+            edns_payload: s.edns_payload.as_u16(),
+            query_log: s.query_log.0,
+            log_level: s.log_level.0.clone(),
+        }
+    }
+
     /// `ns.dns.<domain>`: where NS data lives and the SOA MNAME.
     pub fn ns_name(&self) -> String {
         format!("ns.dns.{}", self.domain)
@@ -68,28 +119,8 @@ impl RuntimeConfig {
 }
 
 impl Default for RuntimeConfig {
+    /// The configuration every default gives (no host facts: no nameservers).
     fn default() -> Self {
-        RuntimeConfig {
-            domain: "skydns.local.".into(),
-            hostmaster: "hostmaster.skydns.local.".into(),
-            local: None,
-            round_robin: true,
-            ns_rotate: true,
-            nameservers: Vec::new(),
-            no_rec: false,
-            read_timeout: Duration::from_secs(2),
-            priority: 10,
-            ttl: 3600,
-            min_ttl: 60,
-            dnssec: None,
-            scache: 10_000,
-            rcache: 0,
-            rcache_ttl: 60,
-            ndots: 2,
-            stubzones: false,
-            forward_allow: Acl::default(),
-            edns_payload: 1232,
-            query_log: false,
-        }
+        super::defaults().runtime
     }
 }

@@ -1,9 +1,15 @@
-//! Settings fixed for the life of the process: listening, the store, identity and logging.
-//! A reload that changes them reports "restart required" instead of half-applying them.
+//! The settings fixed for the life of the process, in the form the daemon uses: listening,
+//! the store, identity, logging output and TCP limits. A reload that changes them reports
+//! "restart required" instead of half-applying them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use super::settings::StartupSettings;
+use super::sources::differing_startup_keys;
+pub use super::values::LogTarget;
+use super::ConfigError;
 
 /// Which store the data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,35 +23,91 @@ pub enum StoreConfig {
 /// How to reach etcd.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtcdConfig {
+    /// Endpoint URLs.
     pub endpoints: Vec<String>,
+    /// The CA certificate that signed the servers' certificates.
     pub ca_cert: Option<PathBuf>,
+    /// Our client certificate.
     pub tls_pem: Option<PathBuf>,
+    /// Our client key.
     pub tls_key: Option<PathBuf>,
+    /// The etcd user.
     pub username: Option<String>,
+    /// The etcd user's password.
     pub password: Option<String>,
-}
-
-/// Where log lines go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogTarget {
-    /// syslog when running as a service (stderr is not a terminal and no journal stream),
-    /// stderr otherwise.
-    Auto,
-    Syslog,
-    Stderr,
 }
 
 /// Settings that need a restart to change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartupConfig {
+    /// Addresses to bind when not socket-activated.
     pub addrs: Vec<SocketAddr>,
+    /// Serve the sockets systemd passed.
     pub systemd: bool,
+    /// Where the data comes from.
     pub store: StoreConfig,
+    /// The key prefix in the store.
     pub path_prefix: String,
+    /// The user to run as when started as root.
     pub user: Option<String>,
+    /// The group to run as.
     pub group: Option<String>,
+    /// Where log lines go.
     pub log: LogTarget,
-    pub log_level: String,
+    /// Idle TCP connections are closed after this.
     pub tcp_idle_timeout: Duration,
+    /// Concurrent TCP connections at most.
     pub tcp_max_connections: usize,
+    /// The settings this was made from, to tell which of them a reload changed.
+    settings: StartupSettings,
+}
+
+impl StartupConfig {
+    /// Builds the start-up config; settings that only make sense together are checked here.
+    pub fn new(s: &StartupSettings) -> Result<Self, ConfigError> {
+        let path = |v: &super::values::Maybe<super::values::FilePath>| v.get().map(|p| p.0.clone());
+        let store = match path(&s.file) {
+            Some(file) => StoreConfig::File(file),
+            None => {
+                let (tls_pem, tls_key) = (path(&s.tls_pem), path(&s.tls_key));
+                if tls_pem.is_some() != tls_key.is_some() {
+                    let missing = if tls_pem.is_some() {
+                        "tls_key"
+                    } else {
+                        "tls_pem"
+                    };
+                    return Err(ConfigError::new(
+                        "settings",
+                        missing,
+                        "must be given together with the client certificate/key",
+                    ));
+                }
+                StoreConfig::Etcd(EtcdConfig {
+                    endpoints: s.machines.0.clone(),
+                    ca_cert: path(&s.ca_cert),
+                    tls_pem,
+                    tls_key,
+                    username: s.username.get().map(|u| u.0.clone()),
+                    password: s.password.get().map(|p| p.0.clone()),
+                })
+            }
+        };
+        Ok(StartupConfig {
+            addrs: s.dns_addr.0.clone(),
+            systemd: s.systemd.0,
+            store,
+            path_prefix: s.path_prefix.0.clone(),
+            user: s.user.get().map(|u| u.0.clone()),
+            group: s.group.get().map(|g| g.0.clone()),
+            log: s.log,
+            tcp_idle_timeout: s.tcp_idle_timeout.0,
+            tcp_max_connections: s.tcp_max_connections.as_usize(),
+            settings: s.clone(),
+        })
+    }
+
+    /// The keys of the settings that differ in `new` (they need a restart to apply).
+    pub fn restart_required(&self, new: &StartupConfig) -> Vec<&'static str> {
+        differing_startup_keys(&self.settings, &new.settings)
+    }
 }

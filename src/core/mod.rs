@@ -3,18 +3,18 @@
 //! is unit-testable and fast.
 
 pub mod answer;
+pub mod decide;
 pub mod ede;
 pub mod edns;
 pub mod outcome;
 pub mod path;
 pub mod request;
-pub mod resolve;
 pub mod service;
 pub mod snapshot;
 pub mod tidy;
 pub mod wire;
 
+pub use decide::decide;
 pub use outcome::{Denial, ExternalQuery, Externals, Outcome, Reply, Source};
 pub use request::{Request, Transport};
-pub use resolve::answer;
 pub use snapshot::Snapshot;

@@ -14,7 +14,7 @@ pub fn is_wildcard_label(label: &str) -> bool {
 /// bytes that cannot appear in a store key (a `/`, a dot inside a label, or non-UTF-8).
 pub fn name_text(name: &Name) -> Option<String> {
     let mut out = String::with_capacity(name.len() + 1);
-    for label in name.iter() {
+    for label in name {
         let label = std::str::from_utf8(label).ok()?;
         if label.contains('/') || label.contains('.') {
             return None;

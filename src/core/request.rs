@@ -36,7 +36,7 @@ impl Request {
         self.message
             .queries
             .first()
-            .map(|q| q.name())
+            .map(hickory_proto::op::Query::name)
             .unwrap_or_else(|| root())
     }
 
@@ -44,7 +44,7 @@ impl Request {
         self.message
             .queries
             .first()
-            .map(|q| q.query_type())
+            .map(hickory_proto::op::Query::query_type)
             .unwrap_or(RecordType::Unknown(0))
     }
 
@@ -52,7 +52,7 @@ impl Request {
         self.message
             .queries
             .first()
-            .map(|q| q.query_class())
+            .map(hickory_proto::op::Query::query_class)
             .unwrap_or(DNSClass::IN)
     }
 

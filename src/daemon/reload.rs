@@ -1,76 +1,66 @@
-//! Applying configuration while serving: after the first snapshot and on every SIGHUP, re-read
-//! the config file and `/<prefix>/config` from the store, merge them with the command line,
-//! validate, and swap the [`RuntimeConfig`] atomically (queries in flight keep the one they
-//! loaded). A bad configuration keeps the running one and says why in the log and in STATUS=.
-//! Settings that need new sockets or a new identity are reported as "restart required".
+//! Applying configuration while serving: after the first snapshot and on every SIGHUP, load
+//! the settings again (the config file and `/<prefix>/config` are read anew, the command line
+//! is kept) and publish the new settings and the signer that goes with them as one value
+//! (queries in flight keep the one they loaded). A bad configuration keeps the running one
+//! and says why in the log and in STATUS=. Start-up settings that changed are reported as
+//! "restart required"; those in `/<prefix>/config` are reported as ignored.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Result;
-use arc_swap::{ArcSwap, ArcSwapOption};
 
-use super::{base_layer, resolve_config};
 use crate::config::cli::Cli;
-use crate::config::{RuntimeConfig, StartupConfig};
+use crate::config::{self, Ignored, IgnoredReason, Loaded, RuntimeConfig, StartupConfig};
 use crate::dnssec::{self, Signer};
-use crate::store::StoreState;
+use crate::net::serving::{Serving, ServingCell};
+use crate::store::{config_key, StoreState};
 use crate::sys::logging::LogControl;
-use crate::sys::notify;
+use crate::sys::{interfaces, notify};
 
-/// Owns the only writer of the runtime config.
-pub struct Reloader {
+/// Owns the only writer of the serving configuration.
+pub(super) struct Reloader {
     cli: Cli,
     /// The settings the process was started with (sockets, identity, store, logging).
     running: StartupConfig,
-    runtime: Arc<ArcSwap<RuntimeConfig>>,
-    /// The DNSSEC signer the handler uses; swapped together with the runtime config.
-    signer: Arc<ArcSwapOption<Signer>>,
+    serving: Arc<ServingCell>,
     store: Arc<StoreState>,
     log: LogControl,
+    /// The addresses skydns serves on (never default nameservers).
+    own_sockets: Vec<SocketAddr>,
     reloads: u64,
     last_status: String,
-    /// The log level in force (reloadable).
-    log_level: String,
-}
-
-/// A configuration read anew: what applies, and the startup settings as the config file,
-/// environment and flags alone give them (startup settings in `/<prefix>/config` are not used:
-/// the sockets and the store exist before it is read).
-struct Resolved {
-    startup: StartupConfig,
-    runtime: RuntimeConfig,
-    without_store: StartupConfig,
 }
 
 impl Reloader {
-    pub fn new(
+    /// The reloader of a process started with `running`.
+    pub(super) fn new(
         cli: Cli,
         running: StartupConfig,
-        runtime: Arc<ArcSwap<RuntimeConfig>>,
-        signer: Arc<ArcSwapOption<Signer>>,
+        serving: Arc<ServingCell>,
         store: Arc<StoreState>,
         log: LogControl,
+        own_sockets: Vec<SocketAddr>,
     ) -> Self {
         Reloader {
             cli,
             running,
-            runtime,
-            signer,
+            serving,
             store,
             log,
+            own_sockets,
             reloads: 0,
             last_status: String::new(),
-            log_level: String::new(),
         }
     }
 
     /// Applies the configuration including the store's first `/<prefix>/config`; an invalid one
     /// is a start-up error.
-    pub fn apply_first(&mut self) -> Result<()> {
-        let next = self.resolve()?;
+    pub(super) fn apply_first(&mut self) -> Result<()> {
+        let next = self.load()?;
         // The key the files and flags name was read before the privilege drop: keep it unless
         // the store's configuration names another one.
-        let signer = match self.signer.load_full() {
+        let signer = match self.serving.load().signer.clone() {
             Some(loaded) if self.same_key_settings(&next.runtime) => {
                 log_signer(&loaded, next.runtime.scache);
                 Some(loaded)
@@ -82,56 +72,52 @@ impl Reloader {
     }
 
     /// A reload (SIGHUP): RELOADING=1, apply or keep the old config, then READY=1 with STATUS=.
-    pub fn reload(&mut self) {
+    pub(super) fn reload(&mut self) {
         notify::reloading();
         self.reloads += 1;
         let n = self.reloads;
         tracing::info!("reload #{n}: reading the configuration");
         let next = self
-            .resolve()
+            .load()
             .and_then(|next| Ok((self.next_signer(&next.runtime)?, next)));
         self.last_status = match next {
             Ok((signer, next)) => self.apply(next, signer, &format!("reload #{n} applied")),
             Err(e) => {
+                let why = crate::sys::report::error_line(&e);
                 tracing::error!(
-                    "reload #{n} failed, still serving the previous configuration: {}",
-                    crate::sys::report::error_line(&e)
+                    "reload #{n} failed, still serving the previous configuration: {why}"
                 );
-                format!(
-                    "reload #{n} failed, previous configuration kept: {}",
-                    crate::sys::report::error_line(&e)
-                )
+                format!("reload #{n} failed, previous configuration kept: {why}")
             }
         };
         notify::ready(&format!("serving; {}", self.last_status));
     }
 
     /// The STATUS= text of the last configuration change.
-    pub fn status(&self) -> &str {
+    pub(super) fn status(&self) -> &str {
         &self.last_status
     }
 
-    fn resolve(&self) -> Result<Resolved> {
-        let base = base_layer(&self.cli)?;
+    /// Loads the settings once: the command line, the config file and the store's value.
+    fn load(&self) -> Result<Loaded> {
+        let key = config_key(&self.running.path_prefix);
         let value = self.store.config_value();
-        let prefix = &self.running.path_prefix;
-        let (startup, runtime) =
-            resolve_config(&base, prefix, value.as_deref().map(Vec::as_slice))?;
-        let (without_store, _) = resolve_config(&base, prefix, None)?;
-        Ok(Resolved {
-            startup,
-            runtime,
-            without_store,
-        })
+        let sources = self
+            .cli
+            .sources(value.as_deref().map(|v| (key.as_str(), v.as_slice())));
+        Ok(config::load(
+            &sources,
+            &interfaces::host_facts(&self.own_sockets),
+        )?)
     }
 
     /// True when `runtime` names the same key, zone and cache size as the running config.
     fn same_key_settings(&self, runtime: &RuntimeConfig) -> bool {
-        let running = self.runtime.load();
-        running.dnssec == runtime.dnssec
-            && running.domain == runtime.domain
-            && running.scache == runtime.scache
-            && self.signer.load().is_some() == runtime.dnssec.is_some()
+        let running = self.serving.load();
+        running.cfg.dnssec == runtime.dnssec
+            && running.cfg.domain == runtime.domain
+            && running.cfg.scache == runtime.scache
+            && running.signer.is_some() == runtime.dnssec.is_some()
     }
 
     /// The signer for `runtime`: the key files are read again, so a new key under the same
@@ -139,7 +125,7 @@ impl Reloader {
     /// (they may be readable by root only, read before the privilege drop), the loaded key
     /// stays; when they changed, a key that cannot be loaded rejects the configuration.
     fn next_signer(&self, runtime: &RuntimeConfig) -> Result<Option<Arc<Signer>>> {
-        let current = self.signer.load_full();
+        let current = self.serving.load().signer.clone();
         let same_settings = self.same_key_settings(runtime);
         match dnssec::load_signer(runtime) {
             Ok(Some(new)) => match current {
@@ -159,42 +145,49 @@ impl Reloader {
         }
     }
 
-    /// Swaps in `runtime` and `signer`, applies the log filter, reports startup settings it
-    /// cannot apply. Returns the status text.
-    fn apply(&mut self, next: Resolved, signer: Option<Arc<Signer>>, done: &str) -> String {
-        let Resolved {
-            startup,
-            runtime,
-            without_store,
-        } = next;
-        let same_signer = match (self.signer.load_full(), &signer) {
-            (Some(a), Some(b)) => Arc::ptr_eq(&a, b),
+    /// Publishes the settings and `signer` as one value, applies the log filter, reports
+    /// start-up settings it cannot apply. Returns the status text.
+    fn apply(&mut self, next: Loaded, signer: Option<Arc<Signer>>, done: &str) -> String {
+        let current = self.serving.load_full();
+        let same_signer = match (&current.signer, &signer) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (a, b) => a.is_none() && b.is_none(),
         };
-        let changed =
-            **self.runtime.load() != runtime || !same_signer || self.log_level != startup.log_level;
-        self.log.set_filter(&startup.log_level, runtime.query_log);
-        self.log_level = startup.log_level.clone();
-        self.signer.store(signer);
-        self.runtime.store(Arc::new(runtime));
+        let changed = current.cfg != next.runtime || !same_signer;
+        self.log
+            .set_filter(&next.runtime.log_level, next.runtime.query_log);
+        self.serving.store(Arc::new(Serving {
+            cfg: next.runtime,
+            signer,
+        }));
         let unchanged = self.reloads > 0 && !changed;
         let mut status = format!("{done}{}", if unchanged { " (no change)" } else { "" });
-        let pending = restart_required(&self.running, &without_store);
+        let pending = self.running.restart_required(&next.startup);
         if !pending.is_empty() {
             let keys = pending.join(", ");
             tracing::warn!("restart required to apply: {keys}; these keep their running values");
             status.push_str(&format!("; restart required for: {keys}"));
         }
-        let ignored = restart_required(&without_store, &startup);
-        if !ignored.is_empty() {
-            let keys = ignored.join(", ");
-            tracing::warn!(
-                "ignoring start-up settings in /{}/config: {keys}; set them in the config file, the environment or the flags",
-                self.running.path_prefix
-            );
-        }
+        report_ignored(&config_key(&self.running.path_prefix), &next.ignored);
         tracing::info!("{status}");
         status
+    }
+}
+
+/// Logs the keys of `/<prefix>/config` (named `key`) that were not used.
+pub(super) fn report_ignored(key: &str, ignored: &[Ignored]) {
+    let (unknown, startup): (Vec<_>, Vec<_>) = ignored
+        .iter()
+        .partition(|i| i.reason == IgnoredReason::Unknown);
+    for i in unknown {
+        tracing::warn!(key = %i.key, "ignoring unknown key in {key}");
+    }
+    if !startup.is_empty() {
+        let keys: Vec<&str> = startup.iter().map(|i| i.key.as_str()).collect();
+        tracing::warn!(
+            "ignoring start-up settings in {key}: {}; set them in the config file, the environment or the flags",
+            keys.join(", ")
+        );
     }
 }
 
@@ -203,61 +196,29 @@ fn log_signer(signer: &Signer, scache: usize) {
     tracing::info!(zone = %key.zone, key_tag = key.key_tag, algorithm = %key.algorithm, scache, "signing with DNSSEC key");
 }
 
-/// The startup settings that differ (by their config key). The log level is not among them: it
-/// is applied while running.
-pub fn restart_required(running: &StartupConfig, new: &StartupConfig) -> Vec<&'static str> {
-    let checks = [
-        (running.addrs != new.addrs, "dns_addr"),
-        (running.systemd != new.systemd, "systemd"),
-        (
-            running.store != new.store,
-            "store (file, machines, etcd TLS and credentials)",
-        ),
-        (running.path_prefix != new.path_prefix, "path_prefix"),
-        (running.user != new.user, "user"),
-        (running.group != new.group, "group"),
-        (running.log != new.log, "log"),
-        (
-            running.tcp_idle_timeout != new.tcp_idle_timeout,
-            "tcp_idle_timeout",
-        ),
-        (
-            running.tcp_max_connections != new.tcp_max_connections,
-            "tcp_max_connections",
-        ),
-    ];
-    checks
-        .into_iter()
-        .filter_map(|(differs, key)| differs.then_some(key))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::config::{validate, HostFacts, Layer};
+    use crate::config::cli::Cli;
+    use crate::config::{load, HostFacts, StartupConfig};
 
-    fn startup(layer: Layer) -> StartupConfig {
-        validate(&layer, &HostFacts::default()).unwrap().0
+    fn startup(args: &[&str]) -> StartupConfig {
+        let cli = Cli::try_parse_from(
+            ["skydns", "--file=/tmp/x.json"]
+                .iter()
+                .chain(args)
+                .map(Into::into),
+        )
+        .unwrap();
+        load(&cli.sources(None), &HostFacts::default())
+            .unwrap()
+            .startup
     }
 
     #[test]
     fn names_the_settings_that_need_a_restart() {
-        let base = Layer {
-            file: Some("/tmp/x.json".into()),
-            ..Layer::default()
-        };
-        let running = startup(base.clone());
-        let changed = startup(base.clone().merged(Layer {
-            dns_addr: Some(vec!["127.0.0.1:5353".into()]),
-            user: Some("other".into()),
-            log_level: Some("debug".into()),
-            ..Layer::default()
-        }));
-        assert_eq!(
-            restart_required(&running, &changed),
-            vec!["dns_addr", "user"]
-        );
-        assert!(restart_required(&running, &startup(base)).is_empty());
+        let running = startup(&[]);
+        let changed = startup(&["--addr=127.0.0.1:5353", "--user=other", "--log-level=debug"]);
+        assert_eq!(running.restart_required(&changed), vec!["dns_addr", "user"]);
+        assert!(running.restart_required(&startup(&[])).is_empty());
     }
 }

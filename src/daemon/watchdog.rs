@@ -14,7 +14,7 @@ use crate::net::Handler;
 use crate::sys::notify;
 
 /// Pings the watchdog every `interval` while self-queries succeed.
-pub async fn run(handler: Arc<Handler>, interval: Duration) {
+pub(super) async fn run(handler: Arc<Handler>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     let mut failing = false;
     loop {
@@ -42,7 +42,7 @@ pub async fn run(handler: Arc<Handler>, interval: Duration) {
 
 /// Asks for the SOA of our domain; Ok when it is answered with NOERROR and a record.
 async fn self_query(handler: &Handler) -> Result<(), String> {
-    let domain = handler.runtime.load().domain.clone();
+    let domain = handler.serving.load().cfg.domain.clone();
     let name = Name::from_ascii(&domain).map_err(|e| format!("domain {domain}: {e}"))?;
     let mut query = Message::query();
     query.metadata.id = rand::random();
@@ -68,13 +68,16 @@ mod tests {
     use super::*;
     use crate::config::RuntimeConfig;
     use crate::core::Snapshot;
+    use crate::net::serving::Serving;
     use crate::store::StoreState;
 
     #[tokio::test]
     async fn self_query_fails_until_the_store_is_loaded() {
         let store = StoreState::new();
-        let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
-        let handler = Handler::new(store.clone(), runtime);
+        let serving = Arc::new(ArcSwap::from_pointee(Serving::unsigned(
+            RuntimeConfig::default(),
+        )));
+        let handler = Handler::new(store.clone(), serving);
         let before = self_query(&handler).await;
         assert!(
             before.as_ref().is_err_and(|e| e.starts_with("answered")),

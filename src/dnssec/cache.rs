@@ -84,7 +84,10 @@ impl SigCache {
         if self.capacity == 0 {
             return None;
         }
-        let mut gens = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gens = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = match gens.young.get(key) {
             Some(e) => e.clone(),
             None => {
@@ -101,14 +104,20 @@ impl SigCache {
         if self.capacity == 0 {
             return;
         }
-        let mut gens = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gens = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         gens.old.remove(&key);
         self.insert_young(&mut gens, key, Entry { rrsig, window });
     }
 
     /// Number of cached signatures (never more than the capacity).
     pub fn len(&self) -> usize {
-        let gens = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let gens = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         gens.young.len() + gens.old.len()
     }
 

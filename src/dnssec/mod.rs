@@ -38,6 +38,14 @@ pub struct Signer {
     cache: SigCache,
 }
 
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Loads the key named by `cfg.dnssec` for `cfg.domain` (`None` when signing is off). Call it
 /// at start-up and again on every reload, then swap the result into the handler.
 pub fn load_signer(cfg: &RuntimeConfig) -> Result<Option<Arc<Signer>>, KeyError> {
@@ -231,7 +239,7 @@ mod tests {
         let (snap, _) = Snapshot::build("skydns", 1, entries);
         let cfg = RuntimeConfig::default();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        match crate::core::answer(
+        match crate::core::decide(
             req,
             &snap,
             &cfg,

@@ -34,7 +34,10 @@ pub struct ForwardCache {
 impl ForwardCache {
     /// The cached reply for `key` with TTLs counted down.
     pub fn get(&self, key: &ForwardKey, now: Instant) -> Option<Message> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = entries.get(key)?;
         if entry.expires <= now {
             entries.remove(key);
@@ -64,7 +67,10 @@ impl ForwardCache {
         if capacity == 0 {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !entries.contains_key(&key) {
             while entries.len() >= capacity {
                 // An expired entry among the first few in iteration order, else the first one
@@ -93,7 +99,10 @@ impl ForwardCache {
 
     /// Entries held now (expired ones included until they are looked at or evicted).
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

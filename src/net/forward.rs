@@ -21,9 +21,9 @@ use super::lookup;
 use super::upstream::{UpstreamError, Upstreams};
 use crate::config::RuntimeConfig;
 use crate::core::answer::stub::LOOP_GUARD_OPTION;
+use crate::core::decide::servfail;
 use crate::core::ede::ExtendedError;
 use crate::core::edns::reply_opt;
-use crate::core::resolve::servfail;
 use crate::core::{ExternalQuery, Externals, Request};
 
 /// Where a client's query goes.
@@ -119,7 +119,7 @@ impl Forwarder {
 
     /// Resolves the external targets the core asked for.
     pub async fn lookups(&self, cfg: &RuntimeConfig, needs: &[ExternalQuery]) -> Externals {
-        lookup::resolve(&self.upstreams, cfg, needs).await
+        lookup::look_up_all(&self.upstreams, cfg, needs).await
     }
 }
 

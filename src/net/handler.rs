@@ -5,42 +5,34 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
 use hickory_proto::op::Message;
 
-use crate::config::RuntimeConfig;
+use crate::core::decide::servfail;
 use crate::core::ede::ExtendedError;
 use crate::core::edns::{encode_fitted, size_limit};
-use crate::core::resolve::servfail;
 use crate::core::wire::{decode, Decoded};
 use crate::core::{Externals, Outcome, Reply, Request, Transport};
-use crate::dnssec::Signer;
 use crate::net::forward::{Forwarder, Target};
+use crate::net::serving::{Serving, ServingCell};
 use crate::store::StoreState;
 
 /// Shared by every server task.
 pub struct Handler {
+    /// The data.
     pub store: Arc<StoreState>,
-    pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+    /// The configuration and signer, swapped as one by reloads.
+    pub serving: Arc<ServingCell>,
     forwarder: Forwarder,
-    /// The DNSSEC signer, if a key is configured; a reload swaps in `dnssec::load_signer`'s.
-    pub signer: Arc<ArcSwapOption<Signer>>,
 }
 
 impl Handler {
-    pub fn new(store: Arc<StoreState>, runtime: Arc<ArcSwap<RuntimeConfig>>) -> Self {
+    /// A handler answering from `store` with the configuration in `serving`.
+    pub fn new(store: Arc<StoreState>, serving: Arc<ServingCell>) -> Self {
         Handler {
             store,
-            runtime,
+            serving,
             forwarder: Forwarder::default(),
-            signer: Arc::new(ArcSwapOption::empty()),
         }
-    }
-
-    /// This handler signing with the signer held in `signer`.
-    pub fn with_signer(mut self, signer: Arc<ArcSwapOption<Signer>>) -> Self {
-        self.signer = signer;
-        self
     }
 
     /// The reply to one received message, or `None` when nothing must be sent.
@@ -56,9 +48,10 @@ impl Handler {
             Decoded::Drop => return None,
         };
         let req = Request::new(*message, transport, peer.ip());
-        let cfg = self.runtime.load_full();
+        let serving = self.serving.load_full();
+        let cfg = &serving.cfg;
         let started = Instant::now();
-        let reply = self.answer(&req, &cfg).await?;
+        let reply = self.answer(&req, &serving).await?;
         let limit = size_limit(&req, cfg.edns_payload);
         let rcode = reply.metadata.response_code;
         let bytes = encode_fitted(reply, limit);
@@ -68,7 +61,8 @@ impl Handler {
         Some(bytes)
     }
 
-    async fn answer(&self, req: &Request, cfg: &Arc<RuntimeConfig>) -> Option<Message> {
+    async fn answer(&self, req: &Request, serving: &Serving) -> Option<Message> {
+        let cfg = &serving.cfg;
         if !self.store.is_loaded() {
             return Some(servfail(req, cfg, Some(ExtendedError::NotReady)));
         }
@@ -79,7 +73,7 @@ impl Handler {
         } else {
             Externals::default()
         };
-        let first = crate::core::answer(
+        let first = crate::core::decide(
             req,
             &snap,
             cfg,
@@ -90,7 +84,7 @@ impl Handler {
         let outcome = match first {
             Outcome::NeedExternal(needs) => {
                 let externals = self.forwarder.lookups(cfg, &needs).await;
-                crate::core::answer(
+                crate::core::decide(
                     req,
                     &snap,
                     cfg,
@@ -102,7 +96,7 @@ impl Handler {
             other => other,
         };
         match outcome {
-            Outcome::Reply(reply) => Some(self.sign(req, cfg, reply)),
+            Outcome::Reply(reply) => Some(sign(req, serving, reply)),
             Outcome::Drop => {
                 tracing::debug!(name = %req.qname(), client = %req.client, "dropping a query that already passed a stub forwarder (stub-zone loop)");
                 None
@@ -117,21 +111,20 @@ impl Handler {
     }
 }
 
-impl Handler {
-    /// Signs an authoritative reply when a key is loaded; a signing failure gives SERVFAIL.
-    fn sign(&self, req: &Request, cfg: &RuntimeConfig, reply: Reply) -> Message {
-        let Some(signer) = self.signer.load_full() else {
-            return reply.message;
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        signer.apply(req, reply, cfg, now).unwrap_or_else(|e| {
-            tracing::error!(name = %req.qname(), "{e}");
-            servfail(req, cfg, None)
-        })
-    }
+/// Signs an authoritative reply when a key is loaded; a signing failure gives SERVFAIL.
+fn sign(req: &Request, serving: &Serving, reply: Reply) -> Message {
+    let cfg = &serving.cfg;
+    let Some(signer) = &serving.signer else {
+        return reply.message;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    signer.apply(req, reply, cfg, now).unwrap_or_else(|e| {
+        tracing::error!(name = %req.qname(), "{e}");
+        servfail(req, cfg, None)
+    })
 }
 
 fn log_query(
@@ -150,7 +143,7 @@ fn log_query(
         name = %req.qname(),
         proto = if req.transport == Transport::Tcp { "tcp" } else { "udp" },
         dnssec_ok = req.dnssec_ok(),
-        bufsize = req.edns().map(|e| e.max_payload()).unwrap_or(512),
+        bufsize = req.edns().map(hickory_proto::op::Edns::max_payload).unwrap_or(512),
         rcode = %rcode,
         rsize = size,
         duration_us = started.elapsed().as_micros() as u64,

@@ -45,7 +45,10 @@ impl<T> Default for InFlight<T> {
 impl<T: Clone> InFlight<T> {
     /// Joins the exchange for `key`, starting it when there is none.
     pub fn join(&self, key: &ForwardKey) -> Turn<'_, T> {
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flights = self
+            .flights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(waiting) = flights.get(key) {
             return Turn::Wait(waiting.clone());
         }
@@ -62,7 +65,7 @@ impl<T: Clone> InFlight<T> {
     fn is_empty(&self) -> bool {
         self.flights
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .is_empty()
     }
 }
@@ -76,7 +79,11 @@ impl<T: Clone> Flight<'_, T> {
 
 impl<T> Drop for Flight<'_, T> {
     fn drop(&mut self) {
-        let mut flights = self.owner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flights = self
+            .owner
+            .flights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         flights.remove(&self.key);
     }
 }

@@ -12,7 +12,7 @@ use crate::core::path::label_count;
 use crate::core::{ExternalQuery, Externals, Transport};
 
 /// Resolves every query in `needs` concurrently; the result is complete (nothing pending).
-pub async fn resolve(
+pub async fn look_up_all(
     upstreams: &Upstreams,
     cfg: &RuntimeConfig,
     needs: &[ExternalQuery],

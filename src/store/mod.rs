@@ -4,6 +4,7 @@
 
 pub mod etcd;
 pub mod file;
+pub mod start;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;

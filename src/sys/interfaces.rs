@@ -1,7 +1,6 @@
 //! The host's own networks (for the `localnets` word of `forward_allow`) and its resolvers.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
 
 use nix::ifaddrs::getifaddrs;
 
@@ -34,19 +33,12 @@ pub fn host_networks() -> Vec<Network> {
         .collect()
 }
 
-/// The addresses of the sockets this process serves on, once it holds them.
-static OWN_SOCKETS: OnceLock<Vec<SocketAddr>> = OnceLock::new();
-
-/// Records the addresses skydns serves on, so the default nameservers never include them.
-pub fn remember_own_sockets(addrs: Vec<SocketAddr>) {
-    let _ = OWN_SOCKETS.set(addrs);
-}
-
-/// What config validation needs to know about this host.
-pub fn host_facts() -> HostFacts {
+/// What config loading needs to know about this host; `own_sockets` are the addresses skydns
+/// serves on (empty before it holds its sockets).
+pub fn host_facts(own_sockets: &[SocketAddr]) -> HostFacts {
     HostFacts {
         resolv_conf: std::fs::read_to_string("/etc/resolv.conf").ok(),
         networks: host_networks(),
-        own_sockets: OWN_SOCKETS.get().cloned().unwrap_or_default(),
+        own_sockets: own_sockets.to_vec(),
     }
 }

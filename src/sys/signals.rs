@@ -1,4 +1,4 @@
-//! The signals skydns acts on, as a stream of requests: SIGHUP asks for a reload, SIGTERM and
+//! The signals skydns acts on, as a stream of what they want done: SIGHUP asks for a reload, SIGTERM and
 //! SIGINT for a graceful stop. Built on `signal-hook-tokio`, inside the runtime.
 
 use futures_util::StreamExt;
@@ -7,8 +7,10 @@ use signal_hook_tokio::Signals;
 
 /// What a signal asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
+pub enum Wanted {
+    /// Re-read the configuration.
     Reload,
+    /// Stop gracefully.
     Stop,
 }
 
@@ -25,10 +27,10 @@ impl SignalRequests {
     }
 
     /// The next request; `Stop` if signal delivery ends.
-    pub async fn next(&mut self) -> Request {
+    pub async fn next(&mut self) -> Wanted {
         match self.signals.next().await {
-            Some(SIGHUP) => Request::Reload,
-            _ => Request::Stop,
+            Some(SIGHUP) => Wanted::Reload,
+            _ => Wanted::Stop,
         }
     }
 }

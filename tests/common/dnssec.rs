@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A key made by `dnssec-keygen` in `dir`: its basename and `.key` file.
-pub struct Key {
+pub(crate) struct Key {
     pub basename: PathBuf,
     pub public: PathBuf,
 }
 
-pub fn keygen(dir: &Path, algorithm: &str, zone: &str) -> Key {
+pub(crate) fn keygen(dir: &Path, algorithm: &str, zone: &str) -> Key {
     let out = Command::new("dnssec-keygen")
         .args(["-q", "-K"])
         .arg(dir)
@@ -28,7 +28,7 @@ pub fn keygen(dir: &Path, algorithm: &str, zone: &str) -> Key {
 
 impl Key {
     /// The DNSKEY RR of the `.key` file (comments left out).
-    pub fn dnskey_line(&self) -> String {
+    pub(crate) fn dnskey_line(&self) -> String {
         std::fs::read_to_string(&self.public)
             .unwrap()
             .lines()
@@ -40,7 +40,7 @@ impl Key {
     }
 
     /// A `delv -a` file trusting this key for skydns.local.
-    pub fn delv_anchor(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn delv_anchor(&self, dir: &Path) -> PathBuf {
         let line = self.dnskey_line();
         let fields: Vec<&str> = line.split_whitespace().collect();
         let at = fields.iter().position(|f| *f == "DNSKEY").unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::server::{free_port, wait_until, TempDir};
 
 /// Files of a test PKI: a CA, a server certificate for 127.0.0.1 and a client certificate.
-pub struct Certs {
+pub(crate) struct Certs {
     pub ca: PathBuf,
     pub ca_key: PathBuf,
     pub server_cert: PathBuf,
@@ -84,7 +84,7 @@ fn issue(dir: &Path, name: &str, ca: &str, cn: &str, ext: &str) {
 
 impl Certs {
     /// Generates the PKI in `dir`; `other_ca` makes a second, unrelated CA (`other-ca.crt`).
-    pub fn generate(dir: &Path) -> Certs {
+    pub(crate) fn generate(dir: &Path) -> Certs {
         for ca in ["ca", "other-ca"] {
             openssl(
                 dir,
@@ -143,7 +143,7 @@ impl Certs {
 }
 
 /// One etcd member.
-pub struct Etcd {
+pub(crate) struct Etcd {
     pub name: String,
     pub client_port: u16,
     pub peer_port: u16,
@@ -158,12 +158,12 @@ pub struct Etcd {
 
 impl Etcd {
     /// A single-member etcd, healthy.
-    pub fn start() -> Etcd {
+    pub(crate) fn start() -> Etcd {
         Self::start_on(free_port())
     }
 
     /// A single-member etcd on the given client port, healthy.
-    pub fn start_on(client_port: u16) -> Etcd {
+    pub(crate) fn start_on(client_port: u16) -> Etcd {
         let mut e = Self::member("solo", client_port, free_port(), None);
         e.finish_args(&format!("solo=http://127.0.0.1:{}", e.peer_port));
         e.spawn();
@@ -174,7 +174,7 @@ impl Etcd {
     /// A single-member etcd serving TLS, requiring client certificates from `certs`' CA, with
     /// authentication on: the certificate's CN is the user; `root` may do anything, `skydns`
     /// may only read `/skydns/`. etcdctl runs as root.
-    pub fn start_tls(certs: &Certs) -> Etcd {
+    pub(crate) fn start_tls(certs: &Certs) -> Etcd {
         let mut e = Self::member(
             "tls",
             free_port(),
@@ -202,7 +202,7 @@ impl Etcd {
 
     /// Turns authentication on with passwords: `root`/`rootpw` may do anything (etcdctl runs
     /// as root from now on), `skydns`/`skydnspw` may only read `/skydns/`.
-    pub fn enable_password_auth(&mut self) {
+    pub(crate) fn enable_password_auth(&mut self) {
         self.enable_auth("--new-user-password=rootpw", "--new-user-password=skydnspw");
         self.user = Some("root:rootpw".to_owned());
     }
@@ -231,7 +231,7 @@ impl Etcd {
     }
 
     /// A three-member cluster on loopback, healthy.
-    pub fn cluster() -> Vec<Etcd> {
+    pub(crate) fn cluster() -> Vec<Etcd> {
         let mut members: Vec<Etcd> = (0..3)
             .map(|i| Self::member(&format!("m{i}"), free_port(), free_port(), None))
             .collect();
@@ -308,17 +308,17 @@ impl Etcd {
     }
 
     /// The client URL.
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the member answers a read through the cluster.
-    pub fn wait_healthy(&self) {
+    pub(crate) fn wait_healthy(&self) {
         let ok = wait_until(Duration::from_secs(20), || {
             self.try_ctl(&["endpoint", "health"]).is_some()
         });
@@ -326,7 +326,7 @@ impl Etcd {
     }
 
     /// `etcdctl` against this member; stdout on success.
-    pub fn try_ctl(&self, args: &[&str]) -> Option<String> {
+    pub(crate) fn try_ctl(&self, args: &[&str]) -> Option<String> {
         let mut cmd = Command::new("etcdctl");
         cmd.env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", self.endpoint()))
@@ -349,46 +349,46 @@ impl Etcd {
     }
 
     /// `etcdctl`, which must succeed.
-    pub fn ctl(&self, args: &[&str]) -> String {
+    pub(crate) fn ctl(&self, args: &[&str]) -> String {
         self.try_ctl(args)
             .unwrap_or_else(|| panic!("etcdctl {args:?} failed against {}", self.name))
     }
 
-    pub fn put(&self, key: &str, value: &str) {
+    pub(crate) fn put(&self, key: &str, value: &str) {
         self.ctl(&["put", "--", key, value]);
     }
 
-    pub fn del(&self, key: &str) {
+    pub(crate) fn del(&self, key: &str) {
         self.ctl(&["del", "--", key]);
     }
 
     /// Grants a lease of `ttl` seconds; returns its ID (hex, as etcdctl prints it).
-    pub fn lease(&self, ttl: u32) -> String {
+    pub(crate) fn lease(&self, ttl: u32) -> String {
         let out = self.ctl(&["lease", "grant", &ttl.to_string()]);
         // "lease 694d7d3d4b4c1b0a granted with TTL(5s)"
         out.split_whitespace().nth(1).unwrap().to_owned()
     }
 
-    pub fn put_with_lease(&self, key: &str, value: &str, lease: &str) {
+    pub(crate) fn put_with_lease(&self, key: &str, value: &str, lease: &str) {
         self.ctl(&["put", &format!("--lease={lease}"), "--", key, value]);
     }
 
     /// The current revision of the store.
-    pub fn revision(&self) -> i64 {
+    pub(crate) fn revision(&self) -> i64 {
         let out = self.ctl(&["get", "/", "--prefix", "--limit=1", "-w", "json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v["header"]["revision"].as_i64().unwrap()
     }
 
     /// Compacts the history up to the current revision.
-    pub fn compact(&self) -> i64 {
+    pub(crate) fn compact(&self) -> i64 {
         let rev = self.revision();
         self.ctl(&["compact", &rev.to_string(), "--physical"]);
         rev
     }
 
     /// Puts many keys at once through the etcd-client crate (plain endpoints only).
-    pub fn put_many(&self, items: &[(String, String)]) {
+    pub(crate) fn put_many(&self, items: &[(String, String)]) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -421,17 +421,17 @@ impl Etcd {
     }
 
     /// SIGSTOP: the process hangs with its sockets open.
-    pub fn pause(&self) {
+    pub(crate) fn pause(&self) {
         self.signal("-STOP");
     }
 
     /// SIGCONT after [`Etcd::pause`].
-    pub fn resume(&self) {
+    pub(crate) fn resume(&self) {
         self.signal("-CONT");
     }
 
     /// SIGKILL, without cleanup.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -439,7 +439,7 @@ impl Etcd {
     }
 
     /// Starts the member again on the same data dir and ports (after [`Etcd::kill`]).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         for a in &mut self.args {
             if a.starts_with("--initial-cluster-state") {
@@ -463,7 +463,7 @@ impl Drop for Etcd {
 
 /// Every key and value of the golden fixture, values as an operator would put them: objects
 /// as JSON text, strings as they are.
-pub fn fixture_items() -> Vec<(String, String)> {
+pub(crate) fn fixture_items() -> Vec<(String, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/fixture.json");
     let text = std::fs::read_to_string(path).unwrap();
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();

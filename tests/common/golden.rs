@@ -33,13 +33,13 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use rand::SeedableRng;
 
-use skydns::config::{self, validate, HostFacts, Layer, RuntimeConfig};
+use skydns::config::{self, HostFacts, RuntimeConfig};
 use skydns::core::edns::{encode_fitted, size_limit};
 use skydns::core::{ExternalQuery, Externals, Outcome, Request, Snapshot, Transport};
 
 /// One parsed case.
 #[derive(Debug, Default, Clone)]
-pub struct Case {
+pub(crate) struct Case {
     pub title: String,
     pub query: String,
     pub config: Vec<(String, String)>,
@@ -54,7 +54,7 @@ pub struct Case {
 }
 
 /// Parses a `.golden` file.
-pub fn parse_cases(text: &str) -> Vec<Case> {
+pub(crate) fn parse_cases(text: &str) -> Vec<Case> {
     let mut cases = Vec::new();
     let mut current: Option<Case> = None;
     let mut section: Option<String> = None;
@@ -138,34 +138,47 @@ fn normalize(record: &str) -> String {
 }
 
 /// The runtime config of a case: the store's `/skydns/config` with the case's overrides.
-pub fn case_config(store_config: Option<&[u8]>, case: &Case) -> RuntimeConfig {
-    let mut layer = match store_config {
-        Some(raw) => config::read_store_config("/skydns/config", raw).unwrap().0,
-        None => Layer::default(),
+pub(crate) fn case_config(store_config: Option<&[u8]>, case: &Case) -> RuntimeConfig {
+    let mut map = match store_config {
+        Some(raw) => match serde_json::from_slice(raw).unwrap() {
+            serde_json::Value::Object(map) => map,
+            other => panic!("/skydns/config is not an object: {other}"),
+        },
+        None => serde_json::Map::new(),
     };
-    if !case.config.is_empty() {
-        let mut map = serde_json::Map::new();
-        for (k, v) in &case.config {
-            let value = serde_json::from_str(v).unwrap_or_else(|_| {
-                if v.contains(',') || k == "nameservers" || k == "forward_allow" {
-                    serde_json::Value::Array(
-                        v.split(',')
-                            .map(|s| serde_json::Value::String(s.into()))
-                            .collect(),
-                    )
-                } else {
-                    serde_json::Value::String(v.clone())
-                }
-            });
-            map.insert(k.clone(), value);
-        }
-        layer = layer.merged(Layer::from_map(&map, "case", true).unwrap().0);
+    for (k, v) in &case.config {
+        let value = serde_json::from_str(v).unwrap_or_else(|_| {
+            if v.contains(',') || k == "nameservers" || k == "forward_allow" {
+                serde_json::Value::Array(
+                    v.split(',')
+                        .map(|s| serde_json::Value::String(s.into()))
+                        .collect(),
+                )
+            } else {
+                serde_json::Value::String(v.clone())
+            }
+        });
+        map.insert(k.clone(), value);
     }
-    validate(&layer, &HostFacts::default()).unwrap().1
+    let raw = serde_json::Value::Object(map).to_string();
+    let command_line = config::CommandLine::default();
+    let sources = config::Sources {
+        command_line: &command_line,
+        file: None,
+        store: Some(("/skydns/config", raw.as_bytes())),
+    };
+    let loaded = config::load(&sources, &HostFacts::default()).unwrap();
+    assert!(
+        loaded.ignored.is_empty(),
+        "case {}: keys not used: {:?}",
+        case.title,
+        loaded.ignored
+    );
+    loaded.runtime
 }
 
 /// Builds the request of a `query:` line.
-pub fn build_request(query: &str) -> Request {
+pub(crate) fn build_request(query: &str) -> Request {
     let mut words = query.split_whitespace();
     let name = Name::from_ascii(words.next().expect("query name")).unwrap();
     let qtype_text = words.next().expect("query type");
@@ -311,7 +324,7 @@ fn flags_of(m: &Message) -> String {
 }
 
 /// A record in presentation format, with character-strings quoted as in zone files.
-pub fn present_record(r: &Record) -> String {
+pub(crate) fn present_record(r: &Record) -> String {
     let quote = |b: &[u8]| format!("\"{}\"", String::from_utf8_lossy(b));
     let rdata = match &r.data {
         RData::TXT(txt) => txt
@@ -342,19 +355,22 @@ fn present(records: &[Record], serial: u32) -> Vec<String> {
 }
 
 /// Runs one case against `snap`; returns a description of every mismatch.
-pub fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>) -> Vec<String> {
+pub(crate) fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>) -> Vec<String> {
     let cfg = case_config(store_config, case);
     let req = build_request(&case.query);
     let ext = externals(case);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let outcome = skydns::core::answer(&req, snap, &cfg, &ext, &mut rng, Instant::now());
+    let outcome = skydns::core::decide(&req, snap, &cfg, &ext, &mut rng, Instant::now());
     let mut errors = Vec::new();
     let reply = match (outcome, &case.outcome) {
         (Outcome::Reply(reply), None) => reply.message,
         (Outcome::Forward, Some(o)) if o == "forward" => return errors,
         (Outcome::Drop, Some(o)) if o == "drop" => return errors,
         (Outcome::Stub { servers }, Some(o)) if o.starts_with("stub ") => {
-            let got: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+            let got: Vec<String> = servers
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect();
             if got.join(",") != o["stub ".len()..] {
                 errors.push(format!("stub servers {got:?}, expected {o}"));
             }
@@ -436,7 +452,7 @@ pub fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>) -> Ve
 }
 
 /// Runs every case of every `.golden` file in `dir`; panics listing all failures.
-pub fn run_dir(dir: &Path, snap: &Snapshot, store_config: Option<&[u8]>) -> usize {
+pub(crate) fn run_dir(dir: &Path, snap: &Snapshot, store_config: Option<&[u8]>) -> usize {
     let mut failures = Vec::new();
     let mut count = 0;
     let mut files: Vec<_> = std::fs::read_dir(dir)

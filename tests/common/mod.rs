@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
-pub mod dnssec;
-pub mod etcd;
-pub mod golden;
-pub mod server;
-pub mod upstream;
+pub(crate) mod dnssec;
+pub(crate) mod etcd;
+pub(crate) mod golden;
+pub(crate) mod server;
+pub(crate) mod upstream;

@@ -16,10 +16,12 @@ use hickory_proto::rr::{Name, RecordType};
 /// It is drawn below the kernel's ephemeral range, so the client sockets of concurrent tests
 /// (which get ephemeral ports) cannot take it between this check and the server's bind, and
 /// it is never handed out twice in one test process.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     let (low, high) = below_ephemeral_range();
-    let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut handed = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     loop {
         let port = rand::random_range(low..high);
         if handed.contains(&port) {
@@ -43,10 +45,10 @@ fn below_ephemeral_range() -> (u16, u16) {
 }
 
 /// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "skydns-test-{tag}-{}-{}",
             std::process::id(),
@@ -56,7 +58,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -74,7 +76,7 @@ impl Drop for TempDir {
 }
 
 /// A running skydns process, killed on drop.
-pub struct Skydns {
+pub(crate) struct Skydns {
     pub child: Child,
     pub port: u16,
     pub log: PathBuf,
@@ -91,20 +93,25 @@ enum Readiness {
 
 impl Skydns {
     /// Starts skydns on a free loopback port with `args` and waits until it answers.
-    pub fn start(args: &[&str], log_dir: &Path) -> Skydns {
+    pub(crate) fn start(args: &[&str], log_dir: &Path) -> Skydns {
         let port = free_port();
         Self::start_on(port, args, log_dir, &[])
     }
 
     /// Starts skydns on `port` with extra environment variables and waits until its store is
     /// loaded.
-    pub fn start_on(port: u16, args: &[&str], log_dir: &Path, env: &[(&str, &str)]) -> Skydns {
+    pub(crate) fn start_on(
+        port: u16,
+        args: &[&str],
+        log_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Skydns {
         Self::launch(port, args, log_dir, env, Readiness::Loaded)
     }
 
     /// Starts skydns and waits only until it answers at all (SERVFAIL while its store is still
     /// loading counts), for tests of the start-up without a reachable store.
-    pub fn start_answering(args: &[&str], log_dir: &Path) -> Skydns {
+    pub(crate) fn start_answering(args: &[&str], log_dir: &Path) -> Skydns {
         Self::launch(free_port(), args, log_dir, &[], Readiness::Answering)
     }
 
@@ -171,11 +178,11 @@ impl Skydns {
         panic!("skydns did not answer within 20 s:\n{}", self.log_text());
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         let mut s = String::new();
         if let Ok(mut f) = std::fs::File::open(&self.log) {
             let _ = f.read_to_string(&mut s);
@@ -184,7 +191,7 @@ impl Skydns {
     }
 
     /// Runs `dig @127.0.0.1 -p PORT` with `args` (bounded: one try, 2 s).
-    pub fn dig(&self, args: &[&str]) -> String {
+    pub(crate) fn dig(&self, args: &[&str]) -> String {
         dig(self.port, args)
     }
 }
@@ -197,7 +204,7 @@ impl Drop for Skydns {
 }
 
 /// `dig @127.0.0.1 -p port +tries=1 +time=2 args...`, stdout as text.
-pub fn dig(port: u16, args: &[&str]) -> String {
+pub(crate) fn dig(port: u16, args: &[&str]) -> String {
     let out: Output = Command::new("dig")
         .arg("@127.0.0.1")
         .arg("-p")
@@ -210,7 +217,7 @@ pub fn dig(port: u16, args: &[&str]) -> String {
 }
 
 /// The answer lines of `dig +noall +answer`, sorted, whitespace normalized.
-pub fn answer_lines(dig_output: &str) -> Vec<String> {
+pub(crate) fn answer_lines(dig_output: &str) -> Vec<String> {
     let mut lines: Vec<String> = dig_output
         .lines()
         .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
@@ -221,7 +228,7 @@ pub fn answer_lines(dig_output: &str) -> Vec<String> {
 }
 
 /// The header flags of a full dig output (`qr`, `aa`, `ad` ...).
-pub fn flags(dig_output: &str) -> Vec<String> {
+pub(crate) fn flags(dig_output: &str) -> Vec<String> {
     dig_output
         .lines()
         .find_map(|l| l.strip_prefix(";; flags: "))
@@ -237,7 +244,7 @@ pub fn flags(dig_output: &str) -> Vec<String> {
 }
 
 /// The `status:` of a full dig output.
-pub fn status(dig_output: &str) -> Option<String> {
+pub(crate) fn status(dig_output: &str) -> Option<String> {
     dig_output
         .lines()
         .find_map(|l| l.split("status: ").nth(1))
@@ -245,7 +252,7 @@ pub fn status(dig_output: &str) -> Option<String> {
 }
 
 /// One UDP query with hickory, for checks dig cannot express.
-pub fn udp_query(
+pub(crate) fn udp_query(
     server: SocketAddr,
     name: &str,
     qtype: RecordType,
@@ -264,7 +271,7 @@ pub fn udp_query(
 }
 
 /// Polls `check` every 50 ms until it is true or `limit` passes.
-pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if check() {

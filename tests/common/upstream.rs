@@ -18,7 +18,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::server::{free_port, udp_query, wait_until, TempDir};
 
 /// A running unbound, killed on drop.
-pub struct Unbound {
+pub(crate) struct Unbound {
     child: Child,
     pub port: u16,
     _dir: TempDir,
@@ -27,7 +27,7 @@ pub struct Unbound {
 impl Unbound {
     /// Starts unbound on a free loopback port serving `zones` (`local-zone` names, static) with
     /// `data` (`local-data` lines in presentation format), and waits until it answers.
-    pub fn start(zones: &[&str], data: &[&str]) -> Unbound {
+    pub(crate) fn start(zones: &[&str], data: &[&str]) -> Unbound {
         let dir = TempDir::new("unbound");
         let port = free_port();
         let mut conf = format!(
@@ -73,12 +73,12 @@ impl Unbound {
         unbound
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// `IP:PORT` for `--nameservers`.
-    pub fn spec(&self) -> String {
+    pub(crate) fn spec(&self) -> String {
         self.addr().to_string()
     }
 }
@@ -91,13 +91,13 @@ impl Drop for Unbound {
 }
 
 /// A UDP socket that receives queries and never answers.
-pub struct BlackHole {
+pub(crate) struct BlackHole {
     _socket: UdpSocket,
     pub addr: SocketAddr,
 }
 
 impl BlackHole {
-    pub fn new() -> BlackHole {
+    pub(crate) fn new() -> BlackHole {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = socket.local_addr().unwrap();
         BlackHole {
@@ -113,7 +113,7 @@ impl BlackHole {
 /// With `spoof`, each real reply is preceded by three that must be
 /// ignored: one with a wrong ID, one with a wrong question, and one from another port; they
 /// carry the address 198.51.100.66.
-pub struct CountingUpstream {
+pub(crate) struct CountingUpstream {
     pub addr: SocketAddr,
     queries: Arc<AtomicUsize>,
     guarded: Arc<AtomicUsize>,
@@ -125,15 +125,15 @@ pub struct CountingUpstream {
 const LOOP_GUARD: u16 = 65011;
 
 /// The address carried by spoofed replies.
-pub const SPOOFED: [u8; 4] = [198, 51, 100, 66];
+pub(crate) const SPOOFED: [u8; 4] = [198, 51, 100, 66];
 
 impl CountingUpstream {
-    pub fn start(address: [u8; 4], ttl: u32, spoof: bool) -> CountingUpstream {
+    pub(crate) fn start(address: [u8; 4], ttl: u32, spoof: bool) -> CountingUpstream {
         Self::spawn(address, ttl, spoof, Duration::ZERO)
     }
 
     /// An upstream that takes `delay` before each reply (queries are answered one by one).
-    pub fn start_slow(address: [u8; 4], ttl: u32, delay: Duration) -> CountingUpstream {
+    pub(crate) fn start_slow(address: [u8; 4], ttl: u32, delay: Duration) -> CountingUpstream {
         Self::spawn(address, ttl, false, delay)
     }
 
@@ -189,12 +189,12 @@ impl CountingUpstream {
         }
     }
 
-    pub fn queries(&self) -> usize {
+    pub(crate) fn queries(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
     }
 
     /// Queries that carried EDNS option 65011 with data `[1]`.
-    pub fn guarded(&self) -> usize {
+    pub(crate) fn guarded(&self) -> usize {
         self.guarded.load(Ordering::SeqCst)
     }
 }

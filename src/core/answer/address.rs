@@ -53,10 +53,10 @@ pub fn address_record(owner: &Name, ttl: u32, ip: IpAddr) -> Record {
 /// `None` when the name does not exist.
 pub fn addresses(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name, want: Want) -> Option<Vec<Record>> {
     let mut chain = Vec::new();
-    resolve(ctx, lookup, owner, want, &mut chain)
+    chase(ctx, lookup, owner, want, &mut chain)
 }
 
-fn resolve(
+fn chase(
     ctx: &mut Ctx<'_>,
     lookup: &str,
     owner: &Name,
@@ -93,7 +93,7 @@ fn resolve(
                 let cname = record(owner, ttl, RData::CNAME(CNAME(target_name.clone())));
                 if ctx.in_zone(target) {
                     chain.push(target.clone());
-                    let found = resolve(ctx, target, &target_name, want, chain);
+                    let found = chase(ctx, target, &target_name, want, chain);
                     chain.pop();
                     if let Some(records) = found.filter(|r| !r.is_empty()) {
                         aliases.push(cname);

@@ -148,7 +148,10 @@ mod tests {
 
     fn cfg(endpoints: &[&str]) -> EtcdConfig {
         EtcdConfig {
-            endpoints: endpoints.iter().map(|e| e.to_string()).collect(),
+            endpoints: endpoints
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             ca_cert: None,
             tls_pem: None,
             tls_key: None,

@@ -57,7 +57,10 @@ pub async fn load(client: &Client, prefix: &str) -> Result<Loaded, SyncError> {
         }
         let mut resp = rpc("range", kv.get(from.clone(), Some(options))).await?;
         if revision == 0 {
-            revision = resp.header().map(|h| h.revision()).unwrap_or(0);
+            revision = resp
+                .header()
+                .map(etcd_client::ResponseHeader::revision)
+                .unwrap_or(0);
         }
         let more = resp.more();
         let kvs = resp.take_kvs();

@@ -97,7 +97,7 @@ impl Mirror {
             events
                 .iter()
                 .filter(|e| e.event_type() == EventType::Put)
-                .filter_map(|e| e.kv().map(|kv| kv.lease())),
+                .filter_map(|e| e.kv().map(etcd_client::KeyValue::lease)),
         );
         for (id, time) in leases::look_up(client, &unknown).await? {
             self.leases.learn(id, time);

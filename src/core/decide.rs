@@ -22,7 +22,7 @@ use super::tidy::tidy;
 use crate::config::RuntimeConfig;
 
 /// Decides what to do with one query.
-pub fn answer(
+pub fn decide(
     req: &Request,
     snap: &Snapshot,
     cfg: &RuntimeConfig,
