@@ -95,6 +95,8 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    // `p` is in 0..=1, so the rounded index is within 0..len.
+    #[allow(clippy::cast_possible_truncation)]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
 }
@@ -114,7 +116,7 @@ fn update_cost(n: usize) -> Duration {
         let (next, _) = snap.with_changes("skydns", 2, [change]);
         std::hint::black_box(next);
     }
-    started.elapsed() / rounds as u32
+    started.elapsed() / u32::try_from(rounds).unwrap_or(u32::MAX)
 }
 
 fn bench(skydns: &str, n: usize, puts: usize, rt: &tokio::runtime::Runtime) {

@@ -145,7 +145,9 @@ fn malformed_packets_never_kill_the_server() {
         let packet: Vec<u8> = (0..len)
             .map(|_| {
                 seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (seed >> 16) as u8
+                #[allow(clippy::cast_possible_truncation)] // the generator's low output byte
+                let byte = (seed >> 16) as u8;
+                byte
             })
             .map(|b| b & 0x7f)
             .collect();
@@ -383,7 +385,10 @@ fn framed_query(id: u16) -> Vec<u8> {
     let name = Name::from_ascii("1.rails.production.east.skydns.local.").unwrap();
     m.add_query(Query::query(name, RecordType::A));
     let wire = m.to_vec().unwrap();
-    let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+    let mut framed = u16::try_from(wire.len())
+        .unwrap_or(u16::MAX)
+        .to_be_bytes()
+        .to_vec();
     framed.extend(wire);
     framed
 }

@@ -64,7 +64,7 @@ fn header(id: u16, flags: u16, counts: [u16; 4]) -> Vec<u8> {
 fn name(labels: &[&str]) -> Vec<u8> {
     let mut out = Vec::new();
     for l in labels {
-        out.push(l.len() as u8);
+        out.push(u8::try_from(l.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(l.as_bytes());
     }
     out.push(0);
@@ -88,7 +88,7 @@ fn opt(owner: &[u8], payload: u16, version: u8, dnssec_ok: bool, rdata: &[u8]) -
     r.push(0); // extended rcode
     r.push(version);
     r.extend_from_slice(&(if dnssec_ok { 0x8000u16 } else { 0 }).to_be_bytes());
-    r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    r.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(u16::MAX).to_be_bytes());
     r.extend_from_slice(rdata);
     r
 }
@@ -105,7 +105,11 @@ fn query(id: u16, flags: u16, qname: &[u8], qtype: u16, edns: Option<u16>) -> Ve
 
 /// A query for web.skydns.local/`qtype` followed by `additional` records (wire form).
 fn with_additional(id: u16, qtype: u16, additional: &[Vec<u8>]) -> Vec<u8> {
-    let mut p = header(id, QUERY, [1, 0, 0, additional.len() as u16]);
+    let mut p = header(
+        id,
+        QUERY,
+        [1, 0, 0, u16::try_from(additional.len()).unwrap_or(u16::MAX)],
+    );
     p.extend(question(&name(WEB), qtype, 1));
     for record in additional {
         p.extend_from_slice(record);
@@ -277,7 +281,7 @@ fn corpus() -> Vec<Case> {
     rdata.extend_from_slice(&[7; 32]);
     rdata.extend_from_slice(&20u16.to_be_bytes()); // original ID
     rdata.extend_from_slice(&[0, 0, 0, 0]); // error, other len
-    tsig.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    tsig.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(u16::MAX).to_be_bytes());
     tsig.extend(rdata);
     cases.push(Case {
         what: "TSIG with an unknown key",
@@ -344,7 +348,10 @@ fn udp_exchange(server: SocketAddr, packet: &[u8], wait: Duration) -> Option<Vec
 fn tcp_exchange(server: SocketAddr, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
     let mut conn = TcpStream::connect(server).unwrap();
     conn.set_read_timeout(Some(wait)).unwrap();
-    let mut framed = (packet.len() as u16).to_be_bytes().to_vec();
+    let mut framed = u16::try_from(packet.len())
+        .unwrap_or(u16::MAX)
+        .to_be_bytes()
+        .to_vec();
     framed.extend_from_slice(packet);
     conn.write_all(&framed).unwrap();
     let mut len = [0u8; 2];
@@ -450,13 +457,14 @@ fn barrage_rule(query: &[u8], reply: &[u8]) -> Option<String> {
 }
 
 /// Sends valid queries one at a time until `stop`; returns (sent, answered correctly).
-fn liveness(server: SocketAddr, stop: Arc<AtomicBool>) -> (u32, u32) {
+fn liveness(server: SocketAddr, stop: &AtomicBool) -> (u32, u32) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     let (mut sent, mut answered) = (0u32, 0u32);
     let mut buf = [0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
         sent += 1;
+        #[allow(clippy::cast_possible_truncation)] // IDs wrap after 65535 queries
         let id = sent as u16;
         sock.send_to(&query(id, QUERY, &name(WEB), 1, None), server)
             .unwrap();
@@ -483,7 +491,7 @@ fn a_barrage_of_bit_flipped_queries_breaks_no_rule_and_valid_queries_keep_their_
     let stop = Arc::new(AtomicBool::new(false));
     let live = {
         let stop = stop.clone();
-        std::thread::spawn(move || liveness(server, stop))
+        std::thread::spawn(move || liveness(server, &stop))
     };
 
     let seeds = seeds();
@@ -497,7 +505,7 @@ fn a_barrage_of_bit_flipped_queries_breaks_no_rule_and_valid_queries_keep_their_
     // Windows of queries with distinct IDs (WINDOW divides 65536, so IDs never wrap inside
     // one); replies are matched to their query by ID.
     for n in (0..UDP_QUERIES).step_by(usize::from(WINDOW)) {
-        let start = (n % 65536) as u16;
+        let start = u16::try_from(n % 65536).unwrap_or(u16::MAX);
         let window: Vec<Vec<u8>> = (0..WINDOW)
             .map(|i| flipped(&seeds, start + i, &mut rng))
             .collect();
@@ -518,7 +526,7 @@ fn a_barrage_of_bit_flipped_queries_breaks_no_rule_and_valid_queries_keep_their_
             got += 1;
             failures.extend(barrage_rule(query, &buf[..n]));
         }
-        replies += got as u32;
+        replies += u32::try_from(got).unwrap_or(u32::MAX); // at most WINDOW
     }
     for id in 0..TCP_QUERIES {
         let p = flipped(&seeds, id, &mut rng);

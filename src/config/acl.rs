@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
+/// An entry of the list that is neither a network nor one of the words; holds the entry.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error(
     "`{0}` is not a network (CIDR like 10.0.0.0/8 or ::1/128) nor one of localhost, localnets, any"
@@ -14,11 +15,14 @@ pub struct AclError(pub String);
 /// One allowed network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Network {
+    /// The network's address (host bits may be set; they are ignored when matching).
     pub addr: IpAddr,
+    /// Prefix length in bits: at most 32 for IPv4, 128 for IPv6.
     pub prefix: u8,
 }
 
 impl Network {
+    /// True when `ip` (an IPv4-mapped IPv6 address counts as IPv4) is inside the network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, canonical(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
@@ -49,9 +53,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// caller supplies (see `sys::interfaces`), so matching itself stays pure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acl {
+    /// `any`: every client is allowed.
     pub any: bool,
+    /// `localhost`: loopback clients are allowed.
     pub localhost: bool,
+    /// `localnets`: clients in [`host_networks`](Self::host_networks) are allowed.
     pub localnets: bool,
+    /// The networks listed in CIDR form.
     pub networks: Vec<Network>,
     /// The host's own networks, filled in when `localnets` is used.
     pub host_networks: Vec<Network>,

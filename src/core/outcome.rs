@@ -25,18 +25,27 @@ pub enum Denial {
     /// (lowercase, dot-terminated; at least the apex) and `encloser_types` the types it has
     /// (SOA and NS for the apex).
     NxDomain {
+        /// The longest existing ancestor of the name (lowercase, dot-terminated).
         closest_encloser: String,
+        /// The types the closest encloser has.
         encloser_types: Vec<RecordType>,
     },
     /// The name exists but has no data of the asked type; `types` are the types it does have.
-    NoData { types: Vec<RecordType> },
+    NoData {
+        /// The types the name has.
+        types: Vec<RecordType>,
+    },
 }
 
 /// A finished answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The reply message, not yet signed.
     pub message: Message,
+    /// Which path produced it.
     pub source: Source,
+    /// What the signer must prove for a negative answer; set only when the client asked
+    /// for DNSSEC (DO) and the answer is NXDOMAIN or NODATA.
     pub denial: Option<Denial>,
 }
 
@@ -46,6 +55,7 @@ pub struct Reply {
 pub struct ExternalQuery {
     /// Lowercase, dot-terminated.
     pub name: String,
+    /// The record type to ask for.
     pub qtype: RecordType,
 }
 
@@ -59,8 +69,11 @@ pub struct Externals {
 
 /// The state of one external look-up.
 pub enum ExternalResult<'a> {
+    /// The upstream answered; these are the answer records.
     Answered(&'a [Record]),
+    /// The look-up failed, or was never made and [`Externals::complete`] is set.
     Failed,
+    /// Not made yet: the core asks for it with [`Outcome::NeedExternal`].
     Pending,
 }
 
@@ -78,6 +91,7 @@ impl Externals {
         self.results.insert(query, answer);
     }
 
+    /// The state of the look-up of `query`.
     pub fn get(&self, query: &ExternalQuery) -> ExternalResult<'_> {
         match self.results.get(query) {
             Some(Some(records)) => ExternalResult::Answered(records),
@@ -91,11 +105,13 @@ impl Externals {
 /// The decision for one query.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// A finished answer: sign it if needed and send it.
     Reply(Reply),
     /// Forward the client's query to the configured nameservers.
     Forward,
     /// Forward the client's query to the servers of a stub zone.
     Stub {
+        /// The nameservers of the stub zone.
         servers: Vec<SocketAddr>,
     },
     /// Resolve these upstream, then ask the core again with the results.

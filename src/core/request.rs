@@ -9,7 +9,9 @@ use hickory_proto::rr::{DNSClass, Name, RecordType};
 /// How the query arrived; it sets the size limit of the reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
+    /// UDP: the reply must fit the client's buffer size, else it is truncated (TC).
     Udp,
+    /// TCP: replies up to 65535 bytes.
     Tcp,
 }
 
@@ -17,12 +19,16 @@ pub enum Transport {
 /// `wire::decode`).
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The decoded query.
     pub message: Message,
+    /// How it arrived.
     pub transport: Transport,
+    /// The address of the client that sent it.
     pub client: IpAddr,
 }
 
 impl Request {
+    /// A request from its parts.
     pub fn new(message: Message, transport: Transport, client: IpAddr) -> Self {
         Request {
             message,
@@ -40,6 +46,7 @@ impl Request {
             .unwrap_or_else(|| root())
     }
 
+    /// The question type (`Unknown(0)` when there is no question).
     pub fn qtype(&self) -> RecordType {
         self.message
             .queries
@@ -48,6 +55,7 @@ impl Request {
             .unwrap_or(RecordType::Unknown(0))
     }
 
+    /// The question class (IN when there is no question).
     pub fn qclass(&self) -> DNSClass {
         self.message
             .queries
@@ -56,6 +64,7 @@ impl Request {
             .unwrap_or(DNSClass::IN)
     }
 
+    /// The query's EDNS (OPT record), if it had one.
     pub fn edns(&self) -> Option<&Edns> {
         self.message.edns.as_ref()
     }

@@ -10,13 +10,18 @@ use thiserror::Error;
 /// What is wrong with one stored value.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ServiceError {
+    /// The value does not parse as JSON; holds the parser's message.
     #[error("value is not valid JSON: {0}")]
     Json(String),
+    /// The value is JSON but neither an object nor a string holding one.
     #[error("value is not a JSON object")]
     NotAnObject,
+    /// A known field has the wrong type or an out-of-range value.
     #[error("field `{field}` {problem}")]
     Field {
+        /// The field's name, lowercase (`port`, `ttl`, ...).
         field: &'static str,
+        /// What is wrong with it, completing the sentence "field `x` ...".
         problem: &'static str,
     },
 }
@@ -25,7 +30,9 @@ pub enum ServiceError {
 /// (a text-only or mail-less record that only takes part in TXT answers).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
+    /// No `host` (missing or empty).
     None,
+    /// An IPv4 or IPv6 address.
     Ip(IpAddr),
     /// A domain name, lowercased and fully qualified (ends with a dot).
     Name(String),
@@ -34,17 +41,23 @@ pub enum Host {
 /// One announced service (the `msg.Service` of SkyDNS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
+    /// Where the service points (`host`).
     pub host: Host,
+    /// The SRV port (`port`); 0 when not given.
     pub port: u16,
     /// 0 means "not given": the configured default priority applies.
     pub priority: u16,
     /// 0 means "not given": it counts as 100.
     pub weight: u16,
+    /// The TXT record text (`text`); empty when not given.
     pub text: String,
+    /// The service is a mail exchanger and takes part in MX answers (`mail`).
     pub mail: bool,
     /// 0 means "not given": the configured default TTL applies.
     pub ttl: u32,
+    /// How many labels to remove from the left of a target name (`targetstrip`, 0..=255).
     pub target_strip: usize,
+    /// The service's group (`group`; see `answer::group`); empty when it has none.
     pub group: String,
 }
 
@@ -81,13 +94,15 @@ impl Service {
         for (key, value) in map {
             match key.to_ascii_lowercase().as_str() {
                 "host" => svc.host = parse_host(str_field("host", value)?)?,
-                "port" => svc.port = int_field("port", value, u16::MAX.into())? as u16,
-                "priority" => svc.priority = int_field("priority", value, u16::MAX.into())? as u16,
-                "weight" => svc.weight = int_field("weight", value, u16::MAX.into())? as u16,
+                "port" => svc.port = int_field("port", value)?,
+                "priority" => svc.priority = int_field("priority", value)?,
+                "weight" => svc.weight = int_field("weight", value)?,
                 "text" => svc.text = str_field("text", value)?.to_owned(),
                 "mail" => svc.mail = bool_field("mail", value)?,
-                "ttl" => svc.ttl = int_field("ttl", value, u32::MAX.into())? as u32,
-                "targetstrip" => svc.target_strip = int_field("targetstrip", value, 255)? as usize,
+                "ttl" => svc.ttl = int_field("ttl", value)?,
+                "targetstrip" => {
+                    svc.target_strip = usize::from(int_field::<u8>("targetstrip", value)?);
+                }
                 "group" => svc.group = str_field("group", value)?.to_owned(),
                 _ => {}
             }
@@ -123,21 +138,24 @@ fn bool_field(field: &'static str, value: &Value) -> Result<bool, ServiceError> 
     }
 }
 
-fn int_field(field: &'static str, value: &Value, max: u64) -> Result<u64, ServiceError> {
-    match value {
-        Value::Null => Ok(0),
-        Value::Number(n) => match n.as_u64() {
-            Some(v) if v <= max => Ok(v),
-            _ => Err(ServiceError::Field {
+/// A non-negative integer that fits in `T` (the field's type); null reads as 0.
+fn int_field<T: TryFrom<u64>>(field: &'static str, value: &Value) -> Result<T, ServiceError> {
+    let number = match value {
+        Value::Null => Some(0),
+        Value::Number(n) => n.as_u64(),
+        _ => {
+            return Err(ServiceError::Field {
                 field,
-                problem: "is out of range (must be a non-negative integer that fits)",
-            }),
-        },
-        _ => Err(ServiceError::Field {
+                problem: "must be a number",
+            })
+        }
+    };
+    number
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or(ServiceError::Field {
             field,
-            problem: "must be a number",
-        }),
-    }
+            problem: "is out of range (must be a non-negative integer that fits)",
+        })
 }
 
 fn parse_host(host: &str) -> Result<Host, ServiceError> {

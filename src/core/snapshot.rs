@@ -33,6 +33,7 @@ pub struct Entry {
     pub key: String,
     /// The lowercased key relative to the prefix, e.g. `local/skydns/east/production/rails`.
     pub path: String,
+    /// The parsed value.
     pub service: Service,
     /// When the key's lease (etcd) runs out; the record TTL never exceeds what is left of it.
     pub lease_deadline: Option<Instant>,
@@ -48,24 +49,34 @@ impl Entry {
 /// A key whose value could not be used; it is left out of the snapshot and reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
+    /// The key exactly as stored.
     pub key: String,
+    /// Why its value was rejected.
     pub error: ServiceError,
 }
 
 /// A change to the store, in the order the store reports it.
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// A key was written (created or replaced).
     Put {
+        /// The full key, prefix included.
         key: String,
+        /// The value exactly as stored.
         value: Vec<u8>,
+        /// When its lease runs out; `None` for a key without a lease.
         lease_deadline: Option<Instant>,
     },
+    /// A key was removed.
     Delete {
+        /// The full key, prefix included.
         key: String,
     },
     /// The key's lease was kept alive: only its deadline moves.
     Lease {
+        /// The full key, prefix included.
         key: String,
+        /// The lease's new deadline.
         lease_deadline: Option<Instant>,
     },
 }
@@ -230,6 +241,8 @@ impl Snapshot {
         )
     }
 
+    // Owned so that the returned iterator borrows only `self`, whatever the capture rules.
+    #[allow(clippy::needless_pass_by_value)]
     fn subtree_owned(&self, path: String) -> impl Iterator<Item = &Arc<Entry>> {
         let exact = self.entries.get(path.as_str());
         let below = if path.is_empty() {

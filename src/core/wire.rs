@@ -50,6 +50,8 @@ pub fn header_only(id: u16, opcode: u8, rd: bool, rcode: ResponseCode) -> Vec<u8
     let mut out = Vec::with_capacity(HEADER_LEN);
     out.extend_from_slice(&id.to_be_bytes());
     out.push(0x80 | (opcode << 3) | u8::from(rd));
+    // The header holds the low 4 bits of the rcode; the rest lives in OPT (RFC 6891).
+    #[allow(clippy::cast_possible_truncation)]
     out.push(u16::from(rcode) as u8 & 0x0f);
     out.extend_from_slice(&[0; 8]);
     out

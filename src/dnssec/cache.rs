@@ -40,7 +40,9 @@ impl RrsetKey {
         }
         rdatas.sort();
         for rdata in rdatas {
-            out.extend_from_slice(&(rdata.len() as u32).to_be_bytes());
+            // RDATA is at most 65535 bytes (its wire length is 16 bits): far below u32::MAX.
+            let len = u32::try_from(rdata.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(&rdata);
         }
         Some(RrsetKey(out))

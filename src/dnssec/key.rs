@@ -26,37 +26,73 @@ const FLAG_REVOKE: u16 = 0x0080;
 /// Why a key cannot be used. Every message names the file.
 #[derive(Debug, Error)]
 pub enum KeyError {
+    /// A key file cannot be read (or the `.private` file's metadata cannot be).
     #[error("DNSSEC key {path}: cannot be read: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A file does not hold what `dnssec-keygen` writes: bad syntax, missing field, flags of a
+    /// non-zone or revoked key, or algorithms that differ between the two files.
     #[error("DNSSEC key {path}: malformed: {problem}")]
-    Malformed { path: PathBuf, problem: String },
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, without quoting private key material.
+        problem: String,
+    },
+    /// The DNSKEY's owner is not the configured domain.
     #[error("DNSSEC key {path}: the key is for zone {owner}, but the domain is {domain}")]
     WrongZone {
+        /// The `.key` file.
         path: PathBuf,
+        /// The DNSKEY's owner name, lowercase.
         owner: String,
+        /// The configured domain, lowercase and dot-terminated.
         domain: String,
     },
+    /// The algorithm is not one skydns signs with (RFC 8624).
     #[error("DNSSEC key {path}: algorithm {algorithm} is not supported for signing: {why}")]
     Unsupported {
+        /// The `.private` file.
         path: PathBuf,
+        /// The algorithm's name and number, e.g. `RSASHA1 (5)`.
         algorithm: String,
+        /// Why it cannot be used.
         why: &'static str,
     },
+    /// The `.private` file may be read by group or others.
     #[error(
         "DNSSEC key {path}: the private key is readable by group or others (mode {mode:04o}); \
          run `chmod 600 {path}`"
     )]
-    Permissions { path: PathBuf, mode: u32 },
+    Permissions {
+        /// The `.private` file.
+        path: PathBuf,
+        /// Its permission bits (`mode & 0o7777`).
+        mode: u32,
+    },
+    /// The private key is not the one of the public key.
     #[error("DNSSEC key {path}: the private key does not match the public key in {public}")]
-    Mismatch { path: PathBuf, public: PathBuf },
+    Mismatch {
+        /// The `.private` file.
+        path: PathBuf,
+        /// The `.key` file.
+        public: PathBuf,
+    },
+    /// The RSA modulus is shorter than [`MIN_RSA_BITS`].
     #[error(
         "DNSSEC key {path}: the RSA key has {bits} bits; at least {MIN_RSA_BITS} are needed \
          (make a new key with `dnssec-keygen -a RSASHA256 -b 2048`, or use ECDSAP256SHA256)"
     )]
-    WeakRsa { path: PathBuf, bits: usize },
+    WeakRsa {
+        /// The `.private` file.
+        path: PathBuf,
+        /// The modulus length in bits.
+        bits: usize,
+    },
 }
 
 /// The smallest RSA modulus accepted (RFC 8624 §3.1, and what `ring` signs with).
@@ -78,8 +114,11 @@ enum Secret {
 pub struct ZoneKey {
     /// The zone (owner of the DNSKEY), lowercase.
     pub zone: Name,
+    /// The public key as published in the zone's DNSKEY RRset.
     pub dnskey: DNSKEY,
+    /// The signing algorithm.
     pub algorithm: Algorithm,
+    /// The key tag (RFC 4034 Appendix B) that RRSIGs name.
     pub key_tag: u16,
     secret: Secret,
     rng: SystemRandom,

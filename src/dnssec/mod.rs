@@ -57,6 +57,7 @@ pub fn load_signer(cfg: &RuntimeConfig) -> Result<Option<Arc<Signer>>, KeyError>
 }
 
 impl Signer {
+    /// A signer with `key` and a cache of at most `scache` signatures (0: no caching).
     pub fn new(key: ZoneKey, scache: usize) -> Signer {
         Signer {
             zone_text: key.zone.to_ascii(),
@@ -65,6 +66,7 @@ impl Signer {
         }
     }
 
+    /// The zone key it signs with.
     pub fn key(&self) -> &ZoneKey {
         &self.key
     }

@@ -17,11 +17,14 @@ pub const VALIDITY: u64 = 7 * 24 * 3600;
 /// The validity window of signatures made at `now` (Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
+    /// Unix seconds from which signatures are valid.
     pub inception: u64,
+    /// Unix seconds after which signatures are no longer valid.
     pub expiration: u64,
 }
 
 impl Window {
+    /// The window for `now` (Unix seconds): [`INCEPTION_SKEW`] before to [`VALIDITY`] after.
     pub fn at(now: u64) -> Window {
         Window {
             inception: now.saturating_sub(INCEPTION_SKEW),
@@ -41,7 +44,9 @@ pub fn sign_rrset(key: &ZoneKey, rrset: &[Record], window: Window) -> Result<Rec
         num_labels: first.name.num_labels(),
         original_ttl: first.ttl,
         // RRSIG times are 32-bit serial numbers (RFC 4034 §3.1.5): truncation is the encoding.
+        #[allow(clippy::cast_possible_truncation)]
         sig_expiration: SerialNumber::new(window.expiration as u32),
+        #[allow(clippy::cast_possible_truncation)]
         sig_inception: SerialNumber::new(window.inception as u32),
         key_tag: key.key_tag,
         signer_name: key.zone.clone(),

@@ -105,6 +105,7 @@ impl ForwardCache {
             .len()
     }
 
+    /// True when no entry is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -161,7 +162,7 @@ mod tests {
             r.answers.push(Record::from_rdata(
                 req.qname().clone(),
                 *ttl,
-                RData::A(A::new(192, 0, 2, i as u8)),
+                RData::A(A::new(192, 0, 2, u8::try_from(i).unwrap_or(u8::MAX))),
             ));
         }
         r

@@ -15,6 +15,8 @@ use hickory_proto::rr::{DNSClass, Name, RecordType};
 use crate::core::answer::stub;
 use crate::core::Request;
 
+/// The identity of one forwarded question (see the module documentation); two queries with
+/// equal keys may share an upstream answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ForwardKey {
     /// Compared and hashed without regard to case (hickory's `Name`).
@@ -53,7 +55,7 @@ impl ForwardKey {
 }
 
 #[cfg(test)]
-pub mod tests {
+pub(crate) mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use hickory_proto::op::{Edns, Message, Query};
@@ -62,10 +64,11 @@ pub mod tests {
     use super::*;
     use crate::core::Transport;
 
-    pub const UP: &[SocketAddr] = &[SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5353)];
+    /// One upstream server, 127.0.0.1:5353, to make keys with.
+    pub(crate) const UP: &[SocketAddr] = &[SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5353)];
 
     /// An A query for `name` with `id`, RD set, and DO when asked.
-    pub fn request(name: &str, id: u16, dnssec_ok: bool) -> Request {
+    pub(crate) fn request(name: &str, id: u16, dnssec_ok: bool) -> Request {
         let mut m = Message::query();
         m.metadata.id = id;
         m.metadata.recursion_desired = true;

@@ -146,7 +146,7 @@ fn log_query(
         bufsize = req.edns().map(hickory_proto::op::Edns::max_payload).unwrap_or(512),
         rcode = %rcode,
         rsize = size,
-        duration_us = started.elapsed().as_micros() as u64,
+        duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "query"
     );
 }

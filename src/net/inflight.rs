@@ -22,7 +22,9 @@ pub struct InFlight<T> {
 
 /// What a query does: ask the upstreams itself, or wait for the query that already does.
 pub enum Turn<'a, T> {
+    /// None was in flight: ask the upstreams and land the result with the flight.
     Ask(Flight<'a, T>),
+    /// An identical query is asking: pass this to [`wait`] for its result.
     Wait(watch::Receiver<Option<T>>),
 }
 

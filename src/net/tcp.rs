@@ -21,6 +21,7 @@ pub struct TcpLimits {
     pub idle_timeout: Duration,
     /// Time allowed to receive one whole message once its first byte arrived.
     pub read_timeout: Duration,
+    /// Connections served at once; further ones are accepted and closed at once.
     pub max_connections: usize,
 }
 

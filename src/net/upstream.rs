@@ -46,12 +46,16 @@ const UDP_BUFFER: usize = 65_535;
 /// Why no usable upstream reply came back.
 #[derive(Debug, Error)]
 pub enum UpstreamError {
+    /// [`MAX_OUTSTANDING`] exchanges are in flight already; nothing was sent.
     #[error("too many upstream queries in flight")]
     Busy,
+    /// The server list is empty.
     #[error("no upstream servers")]
     NoServers,
+    /// The query cannot be encoded (or is too long for TCP); holds why.
     #[error("the query cannot be encoded: {0}")]
     Encode(String),
+    /// Every attempt failed, or the time ran out; holds the last failure.
     #[error("every upstream failed; last: {0}")]
     AllFailed(ExchangeError),
 }
@@ -59,21 +63,34 @@ pub enum UpstreamError {
 /// Why one exchange with one server failed.
 #[derive(Debug, Error)]
 pub enum ExchangeError {
+    /// No reply that matches the query arrived in time.
     #[error("{server}: no matching reply within {timeout:?}")]
     Timeout {
+        /// The server asked.
         server: SocketAddr,
+        /// How long it was given.
         timeout: Duration,
     },
+    /// A socket operation failed (bind, connect, send, receive).
     #[error("{server}: {error}")]
     Io {
+        /// The server asked.
         server: SocketAddr,
+        /// The I/O error.
         error: io::Error,
     },
+    /// The TCP reply cannot be decoded or is not the answer to the query.
     #[error("{server}: reply does not match the query or cannot be decoded")]
-    BadReply { server: SocketAddr },
+    BadReply {
+        /// The server asked.
+        server: SocketAddr,
+    },
+    /// The reply's rcode is neither NOERROR nor NXDOMAIN (SERVFAIL, REFUSED, ...).
     #[error("{server}: answered {rcode}")]
     Rcode {
+        /// The server asked.
         server: SocketAddr,
+        /// The rcode it answered with.
         rcode: ResponseCode,
     },
 }
@@ -127,7 +144,9 @@ impl Upstreams {
             0
         };
         let attempts = servers.len().max(2);
-        let budget = per_exchange.max(MAX_TOTAL.min(per_exchange * attempts as u32));
+        // One attempt per upstream server: a handful, far below u32::MAX.
+        let times = u32::try_from(attempts).unwrap_or(u32::MAX);
+        let budget = per_exchange.max(MAX_TOTAL.min(per_exchange * times));
         let deadline = Instant::now() + budget;
         let mut query = query.clone();
         let mut last = None;
@@ -156,9 +175,12 @@ impl Upstreams {
 
     /// Logs `error` as a warning unless one was logged within [`WARN_INTERVAL`].
     fn warn_rarely(&self, error: &UpstreamError) {
-        let now_ms = self.created.elapsed().as_millis() as u64 + 1;
+        // Milliseconds since start-up fit in u64 for 584 million years.
+        let now_ms = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX) + 1;
         let last = self.warned_at_ms.load(Ordering::Relaxed);
-        let due = last == 0 || now_ms.saturating_sub(last) >= WARN_INTERVAL.as_millis() as u64;
+        let due = last == 0
+            || now_ms.saturating_sub(last)
+                >= u64::try_from(WARN_INTERVAL.as_millis()).unwrap_or(u64::MAX);
         if due
             && self
                 .warned_at_ms

@@ -17,28 +17,44 @@ use crate::core::Snapshot;
 /// How often the file is checked for changes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Why the file cannot be loaded.
 #[derive(Debug, Error)]
 pub enum FileStoreError {
+    /// The file cannot be read.
     #[error("cannot read {path}: {error}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// The file is not valid JSON.
     #[error("{path} is not valid JSON: {error}")]
     Json {
+        /// The file.
         path: PathBuf,
+        /// The parser's error (with line and column).
         error: serde_json::Error,
     },
+    /// The file's JSON is not an object.
     #[error("{path} must hold a JSON object mapping keys to values")]
-    NotAnObject { path: PathBuf },
+    NotAnObject {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The blocking task that reads the file failed (panicked or was cancelled); holds why.
     #[error("the file store reader failed: {0}")]
     Task(String),
 }
 
 /// What one read of the file gives.
 pub struct Loaded {
+    /// The services of the file.
     pub snapshot: Snapshot,
+    /// The value of the `/<prefix>/config` key (a string's contents, else its JSON text);
+    /// `None` when absent.
     pub config_value: Option<Vec<u8>>,
+    /// Keys whose values were left out of the snapshot, to be logged.
     pub rejected: Vec<Rejected>,
 }
 
@@ -79,6 +95,9 @@ pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
     })
 }
 
+// SOA serials are 32-bit serial numbers (RFC 1982): the low 32 bits of the Unix seconds are
+// the serial, and they wrap in 2106 as serial arithmetic allows.
+#[allow(clippy::cast_possible_truncation)]
 fn serial_of(path: &Path) -> u32 {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -128,7 +147,7 @@ pub async fn watch(path: PathBuf, prefix: String, state: Arc<StoreState>) {
                 tracing::info!(
                     file = %path.display(),
                     services,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                     "reloaded file store"
                 );
             }

@@ -52,6 +52,7 @@ impl Default for StoreState {
 }
 
 impl StoreState {
+    /// A shared state with an empty snapshot, still [`SyncState::Loading`].
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
@@ -66,6 +67,7 @@ impl StoreState {
         self.config_value.load_full()
     }
 
+    /// Where the store is with respect to its source.
     pub fn sync_state(&self) -> SyncState {
         match self.state.load(Ordering::Acquire) {
             0 => SyncState::Loading,

@@ -19,13 +19,15 @@ pub fn host_networks() -> Vec<Network> {
             if let (Some(a), Some(m)) = (addr.as_sockaddr_in(), mask.as_sockaddr_in()) {
                 return Some(Network {
                     addr: IpAddr::V4(a.ip()),
-                    prefix: m.ip().to_bits().count_ones() as u8,
+                    // At most 32 (IPv4) or 128 (IPv6) bits are set.
+                    prefix: u8::try_from(m.ip().to_bits().count_ones()).unwrap_or(u8::MAX),
                 });
             }
             if let (Some(a), Some(m)) = (addr.as_sockaddr_in6(), mask.as_sockaddr_in6()) {
                 return Some(Network {
                     addr: IpAddr::V6(a.ip()),
-                    prefix: m.ip().to_bits().count_ones() as u8,
+                    // At most 32 (IPv4) or 128 (IPv6) bits are set.
+                    prefix: u8::try_from(m.ip().to_bits().count_ones()).unwrap_or(u8::MAX),
                 });
             }
             None

@@ -14,7 +14,9 @@ use thiserror::Error;
 /// Sockets ready to be served, in blocking mode or not (the servers set non-blocking).
 #[derive(Debug, Default)]
 pub struct Sockets {
+    /// The UDP sockets.
     pub udp: Vec<UdpSocket>,
+    /// The TCP listening sockets.
     pub tcp: Vec<TcpListener>,
     /// Passed by systemd (socket activation) rather than bound by us.
     pub activated: bool,
@@ -38,7 +40,6 @@ impl Sockets {
         })
     }
 
-    /// `udp://addr` and `tcp://addr` for every socket, for the log.
     /// The local addresses of every socket.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         let udp = self.udp.iter().filter_map(|s| s.local_addr().ok());
@@ -46,6 +47,7 @@ impl Sockets {
         udp.chain(tcp).collect()
     }
 
+    /// `udp://addr` and `tcp://addr` for every socket, for the log.
     pub fn describe(&self) -> Vec<String> {
         let addr = |a: io::Result<SocketAddr>| a.map_or_else(|e| e.to_string(), |a| a.to_string());
         let udp = self
@@ -60,18 +62,36 @@ impl Sockets {
     }
 }
 
+/// Why the sockets cannot be had.
 #[derive(Debug, Error)]
 pub enum ListenError {
+    /// `--systemd` is set but systemd passed no usable descriptor to this process.
     #[error("--systemd is set but systemd passed no socket (LISTEN_FDS is unset, 0 or names another process); start skydns through skydns.socket or drop --systemd")]
     NoInheritedSockets,
+    /// An inherited descriptor cannot be inspected or taken over.
     #[error("inherited socket (fd {fd}) cannot be used: {source}")]
-    Inherited { fd: RawFd, source: io::Error },
+    Inherited {
+        /// The descriptor (-1 when it could not be taken from the environment).
+        fd: RawFd,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// An inherited socket is not a UDP or TCP IP socket.
     #[error("inherited socket (fd {fd}) is {kind}; skydns serves only UDP (ListenDatagram=) and TCP (ListenStream=) IP sockets")]
-    WrongKind { fd: RawFd, kind: String },
+    WrongKind {
+        /// The descriptor.
+        fd: RawFd,
+        /// What it is instead, for the message.
+        kind: String,
+    },
+    /// A configured address cannot be bound.
     #[error("cannot bind {proto} {addr}: {source}")]
     Bind {
+        /// `UDP` or `TCP`.
         proto: &'static str,
+        /// The address.
         addr: SocketAddr,
+        /// The OS error.
         source: io::Error,
     },
 }

@@ -15,23 +15,39 @@ pub const DEFAULT_USER: &str = "skydns";
 /// The fallback when [`DEFAULT_USER`] does not exist.
 pub const FALLBACK_USER: &str = "nobody";
 
+/// Why the switch to the unprivileged account failed; skydns does not start then.
 #[derive(Debug, Error)]
 pub enum PrivilegeError {
+    /// The `--user` account does not exist; holds the name.
     #[error("user `{0}` (--user) does not exist")]
     NoSuchUser(String),
+    /// The `--group` group does not exist; holds the name.
     #[error("group `{0}` (--group) does not exist")]
     NoSuchGroup(String),
+    /// No `--user`, and neither [`DEFAULT_USER`] nor [`FALLBACK_USER`] exists.
     #[error("neither the `{DEFAULT_USER}` nor the `{FALLBACK_USER}` account exists; create `{DEFAULT_USER}` or pass --user")]
     NoDefaultUser,
+    /// The account to switch to has UID 0; holds its name.
     #[error("--user `{0}` is root; skydns does not keep running as root")]
     RootTarget(String),
+    /// The user or group database cannot be read.
     #[error("cannot look up {what}: {source}")]
-    Lookup { what: String, source: nix::Error },
-    #[error("cannot drop privileges ({step}): {source}")]
-    Step {
-        step: &'static str,
+    Lookup {
+        /// What was looked up, e.g. ``user `skydns` ``.
+        what: String,
+        /// The OS error.
         source: nix::Error,
     },
+    /// A system call of the switch failed.
+    #[error("cannot drop privileges ({step}): {source}")]
+    Step {
+        /// The call, e.g. `setresuid`.
+        step: &'static str,
+        /// The OS error.
+        source: nix::Error,
+    },
+    /// The check after the switch failed: the IDs are not all the new ones, root could be
+    /// regained or a capability is left; holds what was found.
     #[error("privileges were not dropped: {0}")]
     Check(String),
 }
@@ -40,12 +56,19 @@ pub enum PrivilegeError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dropped {
     /// Not started as root: nothing to drop.
-    NotRoot { uid: u32 },
+    NotRoot {
+        /// The effective UID we run as.
+        uid: u32,
+    },
     /// Now running as this user and group.
     To {
+        /// The user's name.
         user: String,
+        /// The user's UID.
         uid: u32,
+        /// The group's name (its GID as text when the group database has no entry).
         group: String,
+        /// The group's GID.
         gid: u32,
         /// The default account was missing and `nobody` was used instead.
         fell_back: bool,

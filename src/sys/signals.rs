@@ -20,6 +20,7 @@ pub struct SignalRequests {
 }
 
 impl SignalRequests {
+    /// Starts receiving SIGHUP, SIGTERM and SIGINT (their default actions no longer apply).
     pub fn new() -> std::io::Result<Self> {
         Ok(SignalRequests {
             signals: Signals::new([SIGHUP, SIGTERM, SIGINT])?,

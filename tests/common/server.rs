@@ -261,7 +261,9 @@ pub(crate) fn udp_query(
     let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
     sock.set_read_timeout(Some(timeout)).ok()?;
     let mut m = Message::query();
-    m.metadata.id = rand_suffix() as u16;
+    #[allow(clippy::cast_possible_truncation)] // any 16 random bits make an ID
+    let id = rand_suffix() as u16;
+    m.metadata.id = id;
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(Name::from_ascii(name).ok()?, qtype));
     sock.send_to(&m.to_vec().ok()?, server).ok()?;

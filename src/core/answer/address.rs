@@ -18,8 +18,11 @@ pub const MAX_CNAME_CHAIN: usize = 8;
 /// Which address families an answer wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
+    /// IPv4 only (A records).
     A,
+    /// IPv6 only (AAAA records).
     Aaaa,
+    /// Both families (glue for SRV and MX targets).
     Both,
 }
 

@@ -26,10 +26,15 @@ use crate::config::RuntimeConfig;
 
 /// Everything an answer module reads, plus the upstream look-ups it found it needs.
 pub struct Ctx<'a> {
+    /// The store data answers come from.
     pub snap: &'a Snapshot,
+    /// The configuration in force for this query.
     pub cfg: &'a RuntimeConfig,
+    /// Results of upstream look-ups made for this query so far.
     pub externals: &'a Externals,
+    /// The time of the query; lease deadlines are measured against it.
     pub now: Instant,
+    /// Randomness for shuffling and weighted choices.
     pub rng: &'a mut dyn RngCore,
     /// Look-ups that had no result yet; non-empty means "ask again once resolved".
     pub needs: Vec<ExternalQuery>,
@@ -43,6 +48,7 @@ pub struct Ctx<'a> {
 pub const MAX_LOOKUPS: usize = 128;
 
 impl<'a> Ctx<'a> {
+    /// A context with no needs yet and the whole [`MAX_LOOKUPS`] budget.
     pub fn new(
         snap: &'a Snapshot,
         cfg: &'a RuntimeConfig,

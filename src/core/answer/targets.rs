@@ -17,6 +17,7 @@ use crate::core::snapshot::Entry;
 #[derive(Default)]
 pub struct Targets {
     seen: HashSet<String>,
+    /// Glue: the address records of the targets, for the additional section.
     pub additional: Vec<Record>,
 }
 

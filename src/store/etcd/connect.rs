@@ -17,22 +17,40 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// A setting that makes etcd unreachable by construction.
 #[derive(Debug, Error)]
 pub enum ConnectError {
+    /// The endpoint list is empty.
     #[error("no etcd endpoint given (--machines)")]
     NoEndpoints,
+    /// A certificate or key file cannot be read.
     #[error("cannot read {what} {path}: {source}")]
     ReadFile {
+        /// Which file it is, with its flag, e.g. `CA certificate (--ca-cert)`.
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// Only one of the client certificate and its key is given.
     #[error("--tls-pem and --tls-key go together (only {given} is set)")]
-    HalfIdentity { given: &'static str },
+    HalfIdentity {
+        /// The flag that is set: `--tls-pem` or `--tls-key`.
+        given: &'static str,
+    },
+    /// TLS settings are given but an endpoint is `http://`.
     #[error(
         "etcd endpoint {endpoint} is not https:// but TLS settings are given; refusing plain text"
     )]
-    PlainWithTls { endpoint: String },
+    PlainWithTls {
+        /// The endpoint as given.
+        endpoint: String,
+    },
+    /// An endpoint is neither `http://` nor `https://`.
     #[error("etcd endpoint {endpoint} must start with http:// or https://")]
-    BadScheme { endpoint: String },
+    BadScheme {
+        /// The endpoint as given.
+        endpoint: String,
+    },
+    /// A password is given without a user name.
     #[error("--password is set without --username")]
     PasswordWithoutUser,
 }

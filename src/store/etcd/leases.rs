@@ -34,8 +34,11 @@ struct Lease {
 /// What one LeaseTimeToLive said.
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseTime {
+    /// When the lease runs out: the time the question was sent plus the TTL left.
     pub deadline: Instant,
+    /// The TTL the lease was granted with (whole seconds).
     pub granted: Duration,
+    /// When the question was sent.
     pub checked: Instant,
 }
 

@@ -15,15 +15,20 @@ pub const MAX_MESSAGE: usize = 256 * 1024 * 1024;
 /// One key as loaded.
 #[derive(Debug)]
 pub struct Item {
+    /// The full key, prefix included.
     pub key: String,
+    /// The value exactly as stored.
     pub value: Vec<u8>,
+    /// The ID of the key's lease; 0 when it has none.
     pub lease: i64,
 }
 
 /// The whole prefix at one revision.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The etcd revision every page was read at.
     pub revision: i64,
+    /// Every UTF-8 key under the prefix, in key order.
     pub items: Vec<Item>,
 }
 

@@ -14,8 +14,11 @@ use crate::core::Snapshot;
 
 /// A snapshot ready to publish, with what goes with it.
 pub struct Update {
+    /// The new snapshot.
     pub snapshot: Snapshot,
+    /// The raw value of `/<prefix>/config`; `None` when the key does not exist.
     pub config_value: Option<Vec<u8>>,
+    /// Keys whose values were left out of the snapshot, to be logged.
     pub rejected: Vec<Rejected>,
 }
 
@@ -31,11 +34,13 @@ pub struct Mirror {
 }
 
 /// The SOA serial for a revision (its low 32 bits, as RFC 1982 serial arithmetic wants).
+#[allow(clippy::cast_possible_truncation)] // the low 32 bits are the serial, by design
 fn serial(revision: i64) -> u32 {
     revision as u32
 }
 
 impl Mirror {
+    /// An empty mirror of the keys under `/<prefix>/`, revision 0.
     pub fn new(prefix: &str) -> Self {
         Mirror {
             prefix: prefix.to_owned(),

@@ -43,16 +43,33 @@ const LEASE_HOLD_MARGIN: Duration = Duration::from_secs(2);
 /// Why a session with etcd ended.
 #[derive(Debug, Error)]
 pub enum SyncError {
+    /// The etcd client failed: connecting, authenticating or a call.
     #[error("{0}")]
     Etcd(#[from] etcd_client::Error),
+    /// A call got no answer in time.
     #[error("{call} got no answer within {after:?}")]
-    Timeout { call: &'static str, after: Duration },
+    Timeout {
+        /// What was called, e.g. `get`.
+        call: &'static str,
+        /// The time it was given.
+        after: Duration,
+    },
+    /// The watch was canceled because the revision it needs is compacted away; the next
+    /// session loads everything again.
     #[error("watched revision {revision} has been compacted (oldest kept: {compacted})")]
-    Compacted { revision: i64, compacted: i64 },
+    Compacted {
+        /// The etcd revision the watch needed.
+        revision: i64,
+        /// The oldest revision etcd still keeps.
+        compacted: i64,
+    },
+    /// etcd canceled the watch for another reason; holds the reason etcd gave.
     #[error("watch canceled by etcd: {0}")]
     Canceled(String),
+    /// The watch stream ended (or no endpoint was tried).
     #[error("watch stream closed by etcd")]
     Closed,
+    /// A progress request got no answer within this time.
     #[error("etcd did not answer a progress request within {0:?}")]
     Silent(Duration),
 }
@@ -84,6 +101,7 @@ pub struct EtcdStore {
 }
 
 impl EtcdStore {
+    /// The store of the keys under `/<prefix>/`, reached through `connector`.
     pub fn new(connector: Connector, prefix: &str) -> Self {
         EtcdStore {
             connector,
@@ -136,7 +154,7 @@ impl EtcdStore {
                 endpoint = %failed,
                 error = %error,
                 attempt = backoff.failures(),
-                retry_in_ms = delay.as_millis() as u64,
+                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 next_endpoint = %endpoints[endpoint % endpoints.len()],
                 "etcd unavailable; {serving}"
             );
