@@ -19,10 +19,10 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::answers::serving::{Serving, ServingCell};
 use crate::config::cli::{Cli, Command};
 use crate::config::{self, Loaded, LogTarget, StartupConfig};
 use crate::dnssec;
-use crate::net::serving::{Serving, ServingCell};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
 use crate::store::start::StoreSource;
@@ -224,16 +224,8 @@ fn start_servers(
         read_timeout: Duration::from_secs(2),
         max_connections: startup.tcp_max_connections,
     };
-    let mut tasks = Vec::new();
-    for socket in sockets.udp {
-        socket.set_nonblocking(true)?;
-        let socket = tokio::net::UdpSocket::from_std(socket)?;
-        tasks.push(tokio::spawn(udp::serve(
-            socket,
-            handler.clone(),
-            stop.clone(),
-        )));
-    }
+    let workers = sockets.workers_per_udp_socket();
+    let mut tasks = vec![udp::serve(sockets.udp, workers, handler, stop)?];
     for listener in sockets.tcp {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;

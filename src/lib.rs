@@ -4,6 +4,7 @@
 //! - [`core`]: the pure answering core, `(query, snapshot, config) -> outcome`.
 //! - [`dnssec`]: pure online signing: BIND key files, RRSIGs, NSEC3 white lies, signature
 //!   cache.
+//! - [`answers`]: replies compiled once per snapshot and configuration, rendered per asker.
 //! - [`config`]: flags, environment, config file and `/<prefix>/config`; validation.
 //! - [`store`]: backends that publish snapshots (embedded file store, etcd v3).
 //! - [`net`]: UDP/TCP servers over given sockets and the query handler between them and the
@@ -11,6 +12,7 @@
 //! - [`sys`]: OS integration (logging).
 //! - [`daemon`]: start-up order and the main loop.
 
+pub mod answers;
 pub mod config;
 pub mod core;
 pub mod daemon;

@@ -55,6 +55,8 @@ pub struct RuntimeConfig {
     pub query_log: bool,
     /// The log level.
     pub log_level: String,
+    /// Every run-time setting as given: settings used as they are are read from here.
+    pub settings: RuntimeSettings,
 }
 
 impl RuntimeConfig {
@@ -94,6 +96,7 @@ impl RuntimeConfig {
             edns_payload: s.edns_payload.as_u16(),
             query_log: s.query_log.0,
             log_level: s.log_level.0.clone(),
+            settings: s.clone(),
         }
     }
 

@@ -5,8 +5,8 @@
 use clap::{Arg, ArgAction};
 
 use super::values::{
-    Addrs, Bounded, Capacity, Endpoints, FilePath, Fqdn, KeyBasename, List, ListenAddrs, LogLevel,
-    LogTarget, Mailbox, Maybe, Networks, Prefix, Secret, Span, Text, Toggle,
+    Addrs, Bounded, ByteSize, Capacity, Endpoints, FilePath, Fqdn, KeyBasename, List, ListenAddrs,
+    LogLevel, LogTarget, Mailbox, Maybe, Networks, Prefix, Secret, Span, Text, Toggle,
 };
 
 /// One setting as the table states it.
@@ -71,6 +71,7 @@ macro_rules! shapes {
 shapes!(
     Toggle => FlagShape { toggle: true, ..FlagShape::value("BOOL") },
     Capacity => FlagShape { negative: true, ..FlagShape::value("N") },
+    ByteSize => FlagShape::value("SIZE"),
     Text => FlagShape::value("TEXT"),
     Secret => FlagShape { secret: true, ..FlagShape::value("TEXT") },
     FilePath => FlagShape::value("PATH"),

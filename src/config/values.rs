@@ -303,6 +303,40 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
+/// A size in bytes: an integer, or text with a unit (`512KiB`, `16MiB`, `1GiB`; `k`, `M`,
+/// `G` count in thousands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ByteSize(pub u64);
+
+impl TryFrom<Raw> for ByteSize {
+    type Error = String;
+    fn try_from(raw: Raw) -> Result<Self, String> {
+        let bad = || format!("must be a size like 16MiB, 512KiB or a number of bytes, not {raw}");
+        if let Some(n) = integer(&raw) {
+            return u64::try_from(n).map(ByteSize).map_err(|_| bad());
+        }
+        let Raw::Text(text) = &raw else {
+            return Err(bad());
+        };
+        let text = text.trim();
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let number: u64 = text[..digits].parse().map_err(|_| bad())?;
+        let scale: u64 = match text[digits..].trim() {
+            "" | "B" => 1,
+            "k" | "kB" | "K" => 1_000,
+            "KiB" => 1 << 10,
+            "M" | "MB" => 1_000_000,
+            "MiB" => 1 << 20,
+            "G" | "GB" => 1_000_000_000,
+            "GiB" => 1 << 30,
+            _ => return Err(bad()),
+        };
+        number.checked_mul(scale).map(ByteSize).ok_or_else(bad)
+    }
+}
+
 /// Text, kept as given (trimmed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Text(pub String);
@@ -640,6 +674,15 @@ mod tests {
         );
         assert!(Span::<1, 60>::try_from(text("61s")).is_err());
         assert!(Span::<1, 60>::try_from(text("0")).is_err());
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(ByteSize::try_from(text("16MiB")), Ok(ByteSize(16 << 20)));
+        assert_eq!(ByteSize::try_from(text("512 KiB")), Ok(ByteSize(512 << 10)));
+        assert_eq!(ByteSize::try_from(Raw::Int(4096)), Ok(ByteSize(4096)));
+        assert_eq!(ByteSize::try_from(text("0")), Ok(ByteSize(0)));
+        assert!(ByteSize::try_from(text("16 parsecs")).is_err());
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::time::Instant;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::{CNAME, HINFO};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use rand::RngCore;
 
 use super::answer::address::{addresses, Want};
 use super::answer::{mx, name, negative, ns_soa, ptr, record, srv, stub, txt, Ctx};
@@ -27,7 +26,6 @@ pub fn decide(
     snap: &Snapshot,
     cfg: &RuntimeConfig,
     externals: &Externals,
-    rng: &mut dyn RngCore,
     now: Instant,
 ) -> Outcome {
     let mut reply = new_reply(req, cfg);
@@ -52,7 +50,7 @@ pub fn decide(
         };
         return policy(reply);
     }
-    let mut ctx = Ctx::new(snap, cfg, externals, now, rng);
+    let mut ctx = Ctx::new(snap, cfg, externals, now);
     let Some(qname) = name_text(req.qname()) else {
         // A label no key can hold: foreign names are forwarded, ours do not exist.
         let text = req.qname().to_lowercase().to_ascii();
@@ -82,11 +80,7 @@ pub fn decide(
             Some(record) => {
                 reply.metadata.recursion_available = forwarding_allowed(req, cfg);
                 reply.answers.push(record);
-                Outcome::Reply(Reply {
-                    message: reply,
-                    source: Source::Reverse,
-                    denial: None,
-                })
+                Outcome::Reply(Reply::new(reply, Source::Reverse, None))
             }
             None => forward_or_refuse(req, cfg, reply),
         };
@@ -96,8 +90,12 @@ pub fn decide(
     }
     reply.metadata.authoritative = true;
     reply.metadata.recursion_available = forwarding_allowed(req, cfg);
-    let outcome = authoritative(&mut ctx, req, &qname, &lookup, reply);
+    let mut outcome = authoritative(&mut ctx, req, &qname, &lookup, reply);
     if ctx.needs.is_empty() {
+        if let Outcome::Reply(reply) = &mut outcome {
+            reply.valid_until = ctx.valid_until();
+            reply.upstream_data = externals.holds_results();
+        }
         outcome
     } else {
         ctx.needs
@@ -141,21 +139,17 @@ fn authoritative(
     };
     if answers.is_empty() {
         reply.authorities = negative::authority(ctx);
-        return Outcome::Reply(Reply {
-            message: reply,
-            source: Source::Auth,
-            denial: req.dnssec_ok().then(|| negative::nodata(ctx, lookup, apex)),
-        });
+        return Outcome::Reply(Reply::new(
+            reply,
+            Source::Auth,
+            req.dnssec_ok().then(|| negative::nodata(ctx, lookup, apex)),
+        ));
     }
     tidy(&mut answers);
     tidy(&mut additional);
     reply.answers = answers;
     reply.additionals = additional;
-    Outcome::Reply(Reply {
-        message: reply,
-        source: Source::Auth,
-        denial: None,
-    })
+    Outcome::Reply(Reply::new(reply, Source::Auth, None))
 }
 
 /// CNAME queries: the service stored exactly at the name, when its host is a name.
@@ -188,16 +182,21 @@ fn nxdomain(ctx: &Ctx<'_>, req: &Request, mut reply: Message, qname: &str) -> Ou
     reply.metadata.response_code = ResponseCode::NXDomain;
     reply.metadata.authoritative = true;
     reply.authorities = negative::authority(ctx);
-    Outcome::Reply(Reply {
-        message: reply,
-        source: Source::Auth,
-        denial: req.dnssec_ok().then(|| negative::nxdomain(ctx, qname)),
-    })
+    Outcome::Reply(Reply::new(
+        reply,
+        Source::Auth,
+        req.dnssec_ok().then(|| negative::nxdomain(ctx, qname)),
+    ))
 }
 
 /// May this client's foreign names be forwarded at all?
 pub fn forwarding_allowed(req: &Request, cfg: &RuntimeConfig) -> bool {
-    !cfg.no_rec && !cfg.nameservers.is_empty() && cfg.forward_allow.allows(req.client)
+    forwarding_allowed_for(req.client, cfg)
+}
+
+/// May a client at `client` have foreign names forwarded at all?
+pub fn forwarding_allowed_for(client: std::net::IpAddr, cfg: &RuntimeConfig) -> bool {
+    !cfg.no_rec && !cfg.nameservers.is_empty() && cfg.forward_allow.allows(client)
 }
 
 /// Foreign names: forwarded when policy allows, REFUSED (RA=0) otherwise (RFC 5358), with the
@@ -222,11 +221,7 @@ fn refused(mut reply: Message, why: ExtendedError) -> Outcome {
 }
 
 fn policy(reply: Message) -> Outcome {
-    Outcome::Reply(Reply {
-        message: reply,
-        source: Source::Policy,
-        denial: None,
-    })
+    Outcome::Reply(Reply::new(reply, Source::Policy, None))
 }
 
 /// An empty reply to `req`: ID, opcode, RD and CD copied, the question echoed as sent, and an

@@ -6,6 +6,7 @@ pub mod answer;
 pub mod decide;
 pub mod ede;
 pub mod edns;
+pub mod lookup;
 pub mod outcome;
 pub mod path;
 pub mod request;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Record, RecordType};
@@ -47,6 +48,24 @@ pub struct Reply {
     /// What the signer must prove for a negative answer; set only when the client asked
     /// for DNSSEC (DO) and the answer is NXDOMAIN or NODATA.
     pub denial: Option<Denial>,
+    /// Until when this answer stays as it is (a lease-capped TTL in it drops, or a lease runs
+    /// out); `None`: as long as the data and the configuration.
+    pub valid_until: Option<Instant>,
+    /// True when records from upstream look-ups are in it (they are not ours to keep).
+    pub upstream_data: bool,
+}
+
+impl Reply {
+    /// A reply from `source`, valid as long as the data.
+    pub fn new(message: Message, source: Source, denial: Option<Denial>) -> Self {
+        Reply {
+            message,
+            source,
+            denial,
+            valid_until: None,
+            upstream_data: false,
+        }
+    }
 }
 
 /// An upstream look-up the core needs to finish an answer (an external CNAME, SRV or MX
@@ -84,6 +103,11 @@ impl Externals {
             results: HashMap::new(),
             complete: true,
         }
+    }
+
+    /// True when some look-up has a result (answered or failed).
+    pub fn holds_results(&self) -> bool {
+        !self.results.is_empty()
     }
 
     /// Records the answer records of a look-up (`None` when it failed).

@@ -69,6 +69,21 @@ impl Request {
         self.message.edns.as_ref()
     }
 
+    /// This request with its question name in lowercase: what the answer table keys on, so
+    /// a reply compiled for it fits every letter case of the question.
+    pub fn lowercased(&self) -> Request {
+        let mut message = self.message.clone();
+        if let Some(query) = message.queries.first_mut() {
+            let lower = query.name().to_lowercase();
+            query.set_name(lower);
+        }
+        Request {
+            message,
+            transport: self.transport,
+            client: self.client,
+        }
+    }
+
     /// The DO bit.
     pub fn dnssec_ok(&self) -> bool {
         self.edns().is_some_and(|e| e.flags().dnssec_ok)

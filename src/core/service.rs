@@ -35,7 +35,7 @@ pub enum Host {
     /// An IPv4 or IPv6 address.
     Ip(IpAddr),
     /// A domain name, lowercased and fully qualified (ends with a dot).
-    Name(String),
+    Name(Box<str>),
 }
 
 /// One announced service (the `msg.Service` of SkyDNS).
@@ -50,15 +50,15 @@ pub struct Service {
     /// 0 means "not given": it counts as 100.
     pub weight: u16,
     /// The TXT record text (`text`); empty when not given.
-    pub text: String,
+    pub text: Box<str>,
     /// The service is a mail exchanger and takes part in MX answers (`mail`).
     pub mail: bool,
     /// 0 means "not given": the configured default TTL applies.
     pub ttl: u32,
     /// How many labels to remove from the left of a target name (`targetstrip`, 0..=255).
-    pub target_strip: usize,
+    pub target_strip: u8,
     /// The service's group (`group`; see `answer::group`); empty when it has none.
-    pub group: String,
+    pub group: Box<str>,
 }
 
 impl Service {
@@ -85,11 +85,11 @@ impl Service {
             port: 0,
             priority: 0,
             weight: 0,
-            text: String::new(),
+            text: Box::default(),
             mail: false,
             ttl: 0,
             target_strip: 0,
-            group: String::new(),
+            group: Box::default(),
         };
         for (key, value) in map {
             match key.to_ascii_lowercase().as_str() {
@@ -97,13 +97,11 @@ impl Service {
                 "port" => svc.port = int_field("port", value)?,
                 "priority" => svc.priority = int_field("priority", value)?,
                 "weight" => svc.weight = int_field("weight", value)?,
-                "text" => svc.text = str_field("text", value)?.to_owned(),
+                "text" => svc.text = str_field("text", value)?.into(),
                 "mail" => svc.mail = bool_field("mail", value)?,
                 "ttl" => svc.ttl = int_field("ttl", value)?,
-                "targetstrip" => {
-                    svc.target_strip = usize::from(int_field::<u8>("targetstrip", value)?);
-                }
-                "group" => svc.group = str_field("group", value)?.to_owned(),
+                "targetstrip" => svc.target_strip = int_field("targetstrip", value)?,
+                "group" => svc.group = str_field("group", value)?.into(),
                 _ => {}
             }
         }
@@ -182,7 +180,7 @@ fn parse_host(host: &str) -> Result<Host, ServiceError> {
             problem: "has a label longer than 63 bytes",
         });
     }
-    Ok(Host::Name(name))
+    Ok(Host::Name(name.into()))
 }
 
 #[cfg(test)]
@@ -198,7 +196,7 @@ mod tests {
             (8080, 20, 5, 30, 1)
         );
         assert!(s.mail);
-        assert_eq!((s.text.as_str(), s.group.as_str()), ("t", "g"));
+        assert_eq!((&*s.text, &*s.group), ("t", "g"));
     }
 
     #[test]

@@ -1,39 +1,34 @@
 //! The immutable, indexed record set that queries read. A store builds one from its keys and
 //! publishes a new one on every change; readers hold an `Arc<Snapshot>` and never lock.
 //!
-//! Entries are indexed by their path relative to the prefix (`local/skydns/east/...`), in key
-//! order, so a name's subtree is two ordered range scans (`O(log n + k)`) and never a walk over
-//! the whole store. The index is a persistent ordered map: a new snapshot with a few changes
-//! shares everything else with the one it came from, so an update costs `O(changes · log n)`,
-//! not a copy of the store.
+//! Entries are indexed by their path relative to the prefix (`local/skydns/east/...`) in a
+//! persistent ordered map whose order is segment by segment (`a/x` sorts before `a-b/x`), so
+//! a name's subtree is one range and the children of a name are consecutive ranges: a
+//! wildcard is walked child by child (see [`super::lookup`]) instead of scanning. A second,
+//! small index counts the entries that have a given label at a given depth, so a wildcard
+//! pattern naming a label that occurs nowhere at its depth is rejected without a walk. Both
+//! are persistent: a new snapshot with a few changes shares everything else with the one it
+//! came from, so an update costs `O(changes · depth · log n)`, not a copy of the store.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::hash::{BuildHasher, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Instant;
 
-use imbl::OrdMap;
+use imbl::{HashMap, OrdMap};
 
-use super::path::{is_wildcard_label, key_to_path};
+use super::path::key_to_path;
 use super::service::{Service, ServiceError};
-
-/// Upper bound on the services one lookup returns; a reply cannot carry more anyway (a 64 KiB
-/// TCP message holds about 4000 address records), and it keeps a query for the apex of a huge
-/// zone cheap.
-pub const MAX_LOOKUP_RESULTS: usize = 4096;
-
-/// Upper bound on the entries a wildcard look-up examines: `x.*.<domain>` walks the subtree
-/// above its first wildcard, which may be most of the store; past this many entries the look-up
-/// ends with what it found.
-pub const MAX_WILDCARD_SCAN: usize = 50_000;
 
 /// One service as the snapshot keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The key exactly as stored (for logs).
-    pub key: String,
-    /// The lowercased key relative to the prefix, e.g. `local/skydns/east/production/rails`.
-    pub path: String,
-    /// The parsed value.
+    /// The lowercased key relative to the prefix, e.g. `local/skydns/east/production/rails`
+    /// (shared with the index).
+    pub path: Arc<str>,
+    /// The service stored there.
     pub service: Service,
     /// When the key's lease (etcd) runs out; the record TTL never exceeds what is left of it.
     pub lease_deadline: Option<Instant>,
@@ -49,42 +44,105 @@ impl Entry {
 /// A key whose value could not be used; it is left out of the snapshot and reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
-    /// The key exactly as stored.
+    /// The key as stored.
     pub key: String,
-    /// Why its value was rejected.
+    /// Why its value was refused.
     pub error: ServiceError,
 }
 
 /// A change to the store, in the order the store reports it.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// A key was written (created or replaced).
+    /// A key was written.
     Put {
-        /// The full key, prefix included.
+        /// The key as stored.
         key: String,
-        /// The value exactly as stored.
+        /// The raw value.
         value: Vec<u8>,
-        /// When its lease runs out; `None` for a key without a lease.
+        /// When the key's lease runs out, if it has one.
         lease_deadline: Option<Instant>,
     },
     /// A key was removed.
     Delete {
-        /// The full key, prefix included.
+        /// The key as stored.
         key: String,
     },
     /// The key's lease was kept alive: only its deadline moves.
     Lease {
-        /// The full key, prefix included.
+        /// The key as stored.
         key: String,
-        /// The lease's new deadline.
+        /// The new deadline.
         lease_deadline: Option<Instant>,
     },
 }
 
+/// A path compared segment by segment: `/` sorts below every other byte, so the entries
+/// below a name, and the subtrees of its children, are contiguous ranges of the index.
+#[derive(Debug, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct PathStr(str);
+
+impl PathStr {
+    fn new(path: &str) -> &PathStr {
+        // SAFETY: `PathStr` is a `repr(transparent)` wrapper of `str`, so the pointer cast
+        // keeps the layout and the lifetime of the borrowed text.
+        unsafe { &*(std::ptr::from_ref::<str>(path) as *const PathStr) }
+    }
+}
+
+impl Ord for PathStr {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let rank = |b: u8| if b == b'/' { 0 } else { u16::from(b) + 1 };
+        self.0.bytes().map(rank).cmp(other.0.bytes().map(rank))
+    }
+}
+
+impl PartialOrd for PathStr {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// An owned key of the index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PathKey(Arc<str>);
+
+impl Borrow<PathStr> for PathKey {
+    fn borrow(&self) -> &PathStr {
+        PathStr::new(&self.0)
+    }
+}
+
+impl Ord for PathKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        PathStr::new(&self.0).cmp(PathStr::new(&other.0))
+    }
+}
+
+impl PartialOrd for PathKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The key of the presence index for `label` at `depth` (0 is the first path segment).
+fn presence_key(depth: usize, label: &str) -> u64 {
+    let mut hasher = PRESENCE_HASH.build_hasher();
+    hasher.write_usize(depth);
+    hasher.write(label.as_bytes());
+    hasher.finish()
+}
+
+/// A fixed hasher: presence keys must be the same in every snapshot of a process.
+const PRESENCE_HASH: std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher> =
+    std::hash::BuildHasherDefault::new();
+
 /// An immutable view of every service under the prefix.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    entries: OrdMap<Arc<str>, Arc<Entry>>,
+    entries: OrdMap<PathKey, Arc<Entry>>,
+    /// How many entries have a given label at a given depth ([`presence_key`]).
+    presence: HashMap<u64, u32>,
     serial: u32,
 }
 
@@ -101,15 +159,17 @@ impl Snapshot {
         serial: u32,
         entries: impl IntoIterator<Item = (String, Vec<u8>, Option<Instant>)>,
     ) -> (Self, Vec<Rejected>) {
-        let mut snap = Snapshot {
-            entries: OrdMap::new(),
+        Snapshot::empty().with_changes(
+            prefix,
             serial,
-        };
-        let mut rejected = Vec::new();
-        for (key, value, lease_deadline) in entries {
-            snap.put(prefix, key, &value, lease_deadline, &mut rejected);
-        }
-        (snap, rejected)
+            entries
+                .into_iter()
+                .map(|(key, value, lease_deadline)| Change::Put {
+                    key,
+                    value,
+                    lease_deadline,
+                }),
+        )
     }
 
     /// A new snapshot: this one with `changes` applied in order.
@@ -120,8 +180,8 @@ impl Snapshot {
         changes: impl IntoIterator<Item = Change>,
     ) -> (Self, Vec<Rejected>) {
         let mut snap = Snapshot {
-            entries: self.entries.clone(),
             serial,
+            ..self.clone()
         };
         let mut rejected = Vec::new();
         for change in changes {
@@ -133,15 +193,15 @@ impl Snapshot {
                 } => snap.put(prefix, key, &value, lease_deadline, &mut rejected),
                 Change::Delete { key } => {
                     if let Some(path) = key_to_path(prefix, &key) {
-                        snap.entries.remove(path.as_str());
+                        snap.remove(&path);
                     }
                 }
                 Change::Lease {
                     key,
                     lease_deadline,
                 } => {
-                    let entry =
-                        key_to_path(prefix, &key).and_then(|p| snap.entries.get_mut(p.as_str()));
+                    let entry = key_to_path(prefix, &key)
+                        .and_then(|p| snap.entries.get_mut(PathStr::new(&p)));
                     if let Some(entry) = entry {
                         *entry = Arc::new(Entry {
                             lease_deadline,
@@ -170,19 +230,55 @@ impl Snapshot {
         }
         match Service::parse(value) {
             Ok(service) => {
+                let path: Arc<str> = Arc::from(path);
                 let entry = Entry {
-                    key,
                     path: path.clone(),
                     service,
                     lease_deadline,
                 };
-                self.entries.insert(Arc::from(path), Arc::new(entry));
+                if self
+                    .entries
+                    .insert(PathKey(path.clone()), Arc::new(entry))
+                    .is_none()
+                {
+                    self.count_labels(&path, true);
+                }
             }
             Err(error) => {
-                self.entries.remove(path.as_str());
+                self.remove(&path);
                 rejected.push(Rejected { key, error });
             }
         }
+    }
+
+    fn remove(&mut self, path: &str) {
+        if self.entries.remove(PathStr::new(path)).is_some() {
+            self.count_labels(path, false);
+        }
+    }
+
+    /// Counts the labels of a path that came (`added`) or went.
+    fn count_labels(&mut self, path: &str, added: bool) {
+        for (depth, label) in path.split('/').enumerate() {
+            let key = presence_key(depth, label);
+            let count = self.presence.get(&key).copied().unwrap_or(0);
+            match (added, count) {
+                (true, n) => {
+                    self.presence.insert(key, n.saturating_add(1));
+                }
+                (false, 0 | 1) => {
+                    self.presence.remove(&key);
+                }
+                (false, n) => {
+                    self.presence.insert(key, n - 1);
+                }
+            }
+        }
+    }
+
+    /// True when some entry has `label` at `depth`.
+    pub fn has_label(&self, depth: usize, label: &str) -> bool {
+        self.presence.contains_key(&presence_key(depth, label))
     }
 
     /// The SOA serial of this snapshot (the store revision or load time).
@@ -200,70 +296,41 @@ impl Snapshot {
         self.entries.is_empty()
     }
 
-    /// Every entry in key order.
+    /// Every entry, in index order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Entry>> {
         self.entries.values()
     }
 
     /// The service stored exactly at `path`.
     pub fn exact(&self, path: &str) -> Option<&Arc<Entry>> {
-        self.entries.get(path)
+        self.entries.get(PathStr::new(path))
     }
 
-    /// The entry at `path` and every entry below it, in key order.
-    pub fn subtree(&self, path: &str) -> impl Iterator<Item = &Arc<Entry>> {
-        self.subtree_owned(path.to_owned())
-    }
-
-    /// The services a name answers with: the subtree of its path, where `*` and `any` segments
-    /// match any segment (keys deeper than the name still match). Empty means the name does not
-    /// exist. At most [`MAX_LOOKUP_RESULTS`] entries are returned.
-    pub fn lookup(&self, path: &str) -> Vec<&Arc<Entry>> {
-        self.matches(path).take(MAX_LOOKUP_RESULTS).collect()
-    }
-
-    /// True when the name of `path` has an entry accepted by `live` at or below it (wildcards
-    /// as in `lookup`). Stops at the first one.
-    pub fn exists_where(&self, path: &str, live: impl Fn(&Entry) -> bool) -> bool {
-        self.matches(path).any(|e| live(e))
-    }
-
-    fn matches<'a>(&'a self, path: &str) -> Box<dyn Iterator<Item = &'a Arc<Entry>> + 'a> {
-        let Some(first_wild) = path.split('/').position(is_wildcard_label) else {
-            return Box::new(self.subtree_owned(path.to_owned()));
-        };
-        let segments: Vec<String> = path.split('/').map(str::to_owned).collect();
-        let base = segments[..first_wild].join("/");
-        Box::new(
-            self.subtree_owned(base)
-                .take(MAX_WILDCARD_SCAN)
-                .filter(move |entry| wildcard_match(&segments, &entry.path)),
-        )
-    }
-
-    // Owned so that the returned iterator borrows only `self`, whatever the capture rules.
-    #[allow(clippy::needless_pass_by_value)]
-    fn subtree_owned(&self, path: String) -> impl Iterator<Item = &Arc<Entry>> {
-        let exact = self.entries.get(path.as_str());
+    /// The entry at `path` and every entry below it, in index order. The root (empty path)
+    /// is every entry.
+    pub fn subtree<'a>(&'a self, path: &str) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
+        let exact = self.exact(path);
         let below = if path.is_empty() {
             self.entries
-                .range::<_, str>((Bound::Unbounded, Bound::Unbounded))
+                .range::<_, PathStr>((Bound::Unbounded, Bound::Unbounded))
         } else {
-            let lo = format!("{path}/");
-            let hi = format!("{path}0");
-            self.entries
-                .range::<_, str>((Bound::Included(lo.as_str()), Bound::Excluded(hi.as_str())))
+            let (lo, hi) = (format!("{path}/"), format!("{path}\u{1}"));
+            self.entries.range::<_, PathStr>((
+                Bound::Included(PathStr::new(&lo)),
+                Bound::Excluded(PathStr::new(&hi)),
+            ))
         };
         exact.into_iter().chain(below.map(|(_, e)| e))
     }
-}
 
-fn wildcard_match(name_segments: &[String], key_path: &str) -> bool {
-    let mut key_segments = key_path.split('/');
-    name_segments.iter().all(|want| match key_segments.next() {
-        Some(have) => is_wildcard_label(want) || want == have,
-        None => false,
-    })
+    /// The first entry at or after `bound` in index order (bounds are paths, possibly ending
+    /// in `/` for "just below" or `\u{1}` for "just after the subtree").
+    pub fn first_from(&self, bound: &str) -> Option<&Arc<Entry>> {
+        self.entries
+            .range::<_, PathStr>((Bound::Included(PathStr::new(bound)), Bound::Unbounded))
+            .next()
+            .map(|(_, e)| e)
+    }
 }
 
 #[cfg(test)]
@@ -281,36 +348,37 @@ mod tests {
         Snapshot::build("skydns", 1, items).0
     }
 
-    fn paths(v: Vec<&Arc<Entry>>) -> Vec<&str> {
-        v.into_iter().map(|e| e.path.as_str()).collect()
+    fn paths<'a>(v: impl Iterator<Item = &'a Arc<Entry>>) -> Vec<&'a str> {
+        v.map(|e| &*e.path).collect()
     }
 
     #[test]
-    fn subtree_matches_whole_labels_only() {
-        let s = snap(&["t/mx", "t/mx/a", "t/mx2/b", "t/mx-1", "t/mx.1"]);
-        assert_eq!(paths(s.lookup("t/mx")), vec!["t/mx", "t/mx/a"]);
-        assert_eq!(paths(s.lookup("t/mx2")), vec!["t/mx2/b"]);
-        assert!(s.lookup("t/m").is_empty());
-        assert!(s.exists_where("t", |_| true));
-        assert!(!s.exists_where("u", |_| true));
-    }
-
-    #[test]
-    fn wildcards_match_any_segment_and_deeper_keys() {
-        let s = snap(&[
-            "local/skydns/east/staging/rails/4",
-            "local/skydns/west/staging/rails/5",
-            "local/skydns/east/production/rails/1",
-        ]);
+    fn subtrees_are_whole_labels_in_segment_order() {
+        let s = snap(&["t/mx", "t/mx/a", "t/mx2/b", "t/mx-1", "t/mx.1", "t/mx/b/c"]);
+        assert_eq!(paths(s.subtree("t/mx")), vec!["t/mx", "t/mx/a", "t/mx/b/c"]);
+        assert_eq!(paths(s.subtree("t/mx2")), vec!["t/mx2/b"]);
+        assert!(s.subtree("t/m").next().is_none());
         assert_eq!(
-            paths(s.lookup("local/skydns/*/staging")),
-            vec![
-                "local/skydns/east/staging/rails/4",
-                "local/skydns/west/staging/rails/5"
-            ]
+            paths(s.subtree("t")),
+            vec!["t/mx", "t/mx/a", "t/mx/b/c", "t/mx-1", "t/mx.1", "t/mx2/b"]
         );
-        assert_eq!(s.lookup("local/skydns/any/any/rails").len(), 3);
-        assert!(s.lookup("local/skydns/*/nothing").is_empty());
+        assert_eq!(s.first_from("t/mx\u{1}").map(|e| &*e.path), Some("t/mx-1"));
+        assert_eq!(s.first_from("t/mx/").map(|e| &*e.path), Some("t/mx/a"));
+    }
+
+    #[test]
+    fn labels_are_counted_by_depth() {
+        let s = snap(&["a/b/c", "a/x/c"]);
+        assert!(s.has_label(2, "c") && s.has_label(0, "a") && s.has_label(1, "x"));
+        assert!(!s.has_label(1, "c") && !s.has_label(3, "c"));
+        let (s, _) = s.with_changes(
+            "skydns",
+            2,
+            vec![Change::Delete {
+                key: "/skydns/a/x/c".into(),
+            }],
+        );
+        assert!(!s.has_label(1, "x") && s.has_label(2, "c"));
     }
 
     #[test]
@@ -337,8 +405,8 @@ mod tests {
         );
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].key, "/skydns/a/c");
-        assert_eq!(paths(s2.lookup("a")), vec!["a/d"]);
-        assert_eq!(paths(s1.lookup("a")), vec!["a/b"]);
+        assert_eq!(paths(s2.subtree("a")), vec!["a/d"]);
+        assert_eq!(paths(s1.subtree("a")), vec!["a/b"]);
         assert_eq!(s2.serial(), 2);
     }
 

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::answers::serving::{Serving, ServingCell};
 use crate::config::cli::Cli;
 use crate::config::{self, Ignored, IgnoredReason, Loaded, RuntimeConfig, StartupConfig};
 use crate::dnssec::{self, Signer};
-use crate::net::serving::{Serving, ServingCell};
 use crate::store::{config_key, StoreState};
 use crate::sys::logging::LogControl;
 use crate::sys::{interfaces, notify};

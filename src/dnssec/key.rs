@@ -340,6 +340,15 @@ impl ZoneKey {
         })
     }
 
+    /// The length of the signatures this key makes, in bytes.
+    pub fn signature_len(&self) -> usize {
+        match &self.secret {
+            Secret::Rsa(pair, _) => pair.public().modulus_len(),
+            Secret::Ecdsa(_) if self.algorithm == Algorithm::ECDSAP384SHA384 => 96,
+            Secret::Ecdsa(_) | Secret::Ed25519(_) => 64,
+        }
+    }
+
     /// The signature over `data` (the RRSIG "to be signed" bytes), in DNSSEC wire format.
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
         match &self.secret {

@@ -24,7 +24,6 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::config::RuntimeConfig;
-use crate::core::tidy::{equalize_ttls, group_rrsets};
 use crate::core::{Denial, Reply, Request, Source};
 use cache::{RrsetKey, SigCache};
 pub use key::{KeyError, SignError, ZoneKey};
@@ -66,31 +65,34 @@ impl Signer {
         }
     }
 
+    /// Signatures held in the signature cache.
+    pub fn cached_signatures(&self) -> usize {
+        self.cache.len()
+    }
+
     /// The zone key it signs with.
     pub fn key(&self) -> &ZoneKey {
         &self.key
     }
 
-    /// The reply to send for `reply`, signed when it is ours and the query asked for DNSSEC.
-    pub fn apply(
-        &self,
-        req: &Request,
-        reply: Reply,
-        cfg: &RuntimeConfig,
-        now: u64,
-    ) -> Result<Message, SignError> {
-        let mut message = reply.message;
-        // A key for another zone (the domain changed on reload without a new key) signs nothing.
+    /// Readies an authoritative reply for signing: DNSKEY and NSEC3PARAM at the apex are put
+    /// in, AD is cleared and, for a DNSSEC query, the NSEC3 proof of the reply's denial is
+    /// added to the authority section. Returns true when the reply's RRsets are to be signed
+    /// (ours, for our zone, and asked with DO); the caller signs each RRset it sends with
+    /// [`Signer::rrsig`]. A key for another zone (the domain changed on reload without a new
+    /// key) leaves the reply as it is.
+    pub fn prepare(&self, req: &Request, reply: &mut Reply, cfg: &RuntimeConfig) -> bool {
         if reply.source != Source::Auth || !self.zone_is(&cfg.domain) {
-            return Ok(message);
+            return false;
         }
+        let message = &mut reply.message;
         message.metadata.authentic_data = false;
-        let mut denial = reply.denial;
-        if self.answer_apex_type(req, &mut message, cfg) {
+        let mut denial = reply.denial.take();
+        if self.answer_apex_type(req, message, cfg) {
             denial = None;
         }
         if !req.dnssec_ok() {
-            return Ok(message);
+            return false;
         }
         if let Some(denial) = denial {
             let ttl = cfg.negative_ttl();
@@ -98,13 +100,24 @@ impl Signer {
                 .authorities
                 .extend(self.denial_records(req, &denial, ttl));
         }
-        let window = Window::at(now);
-        message.answers = self.sign_section(std::mem::take(&mut message.answers), window, now)?;
-        message.authorities =
-            self.sign_section(std::mem::take(&mut message.authorities), window, now)?;
-        message.additionals =
-            self.sign_section(std::mem::take(&mut message.additionals), window, now)?;
-        Ok(message)
+        true
+    }
+
+    /// True when `rrset` (one owner, type and class) gets an RRSIG: it is in our zone and not
+    /// an RRSIG itself.
+    pub fn signs(&self, rrset: &[Record]) -> bool {
+        rrset.first().is_some_and(|first| {
+            first.record_type() != RecordType::RRSIG && self.key.zone.zone_of(&first.name)
+        })
+    }
+
+    /// The encoded size of the RRSIG of an RRset whose owner is written as a compression
+    /// pointer (as it is right after the RRset).
+    pub fn rrsig_len(&self) -> usize {
+        // Owner pointer 2, type/class/TTL/length 10, fixed RRSIG fields 18, signer name
+        // (never compressed), signature.
+        let signer_name: usize = self.key.zone.iter().map(|label| label.len() + 1).sum();
+        2 + 10 + 18 + signer_name + 1 + self.key.signature_len()
     }
 
     fn zone_is(&self, domain: &str) -> bool {
@@ -144,33 +157,11 @@ impl Signer {
         }
     }
 
-    /// The records of one section with each in-zone RRset followed by its RRSIG. RRsets keep
-    /// the order of their first record; each RRset gets one TTL (the smallest, RFC 2181 §5.2).
-    fn sign_section(
-        &self,
-        records: Vec<Record>,
-        window: Window,
-        now: u64,
-    ) -> Result<Vec<Record>, SignError> {
-        let mut out = Vec::with_capacity(records.len() * 2);
-        for mut rrset in group_rrsets(records) {
-            let signable = rrset[0].record_type() != RecordType::RRSIG
-                && self.key.zone.zone_of(&rrset[0].name);
-            if signable {
-                equalize_ttls(&mut rrset);
-                let rrsig = self.rrsig(&rrset, window, now)?;
-                out.extend(rrset);
-                out.push(rrsig);
-            } else {
-                out.extend(rrset);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The RRSIG of `rrset`: a cached one whose original TTL covers the RRset's TTL (which
-    /// counts down for leased records) with its TTL set to the RRset's, else a new signature.
-    fn rrsig(&self, rrset: &[Record], window: Window, now: u64) -> Result<Record, SignError> {
+    /// The RRSIG of `rrset` (one owner, type, class and TTL) at `now` (Unix seconds): a cached
+    /// one whose original TTL covers the RRset's TTL (which counts down for leased records)
+    /// with its TTL set to the RRset's, else a new signature.
+    pub fn rrsig(&self, rrset: &[Record], now: u64) -> Result<Record, SignError> {
+        let window = Window::at(now);
         let key = self
             .cache
             .enabled()
@@ -202,98 +193,21 @@ fn original_ttl(rrsig: &Record) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use hickory_proto::op::{Edns, Query};
-    use rand::SeedableRng;
+    use hickory_proto::rr::Name;
 
     use super::*;
-    use crate::core::{Externals, Outcome, Snapshot, Transport};
 
     const NOW: u64 = 1_800_000_000;
-
-    fn request(name: &str, qtype: RecordType, dnssec_ok: bool) -> Request {
-        let mut m = Message::query();
-        m.metadata.authentic_data = true;
-        m.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
-        let mut edns = Edns::new();
-        edns.set_dnssec_ok(dnssec_ok);
-        m.edns = Some(edns);
-        Request::new(m, Transport::Udp, "127.0.0.1".parse().unwrap())
-    }
-
-    fn reply(req: &Request) -> Reply {
-        let entries = [
-            (
-                "/skydns/local/skydns/a/1",
-                r#"{"host":"10.0.0.1","port":80}"#,
-            ),
-            (
-                "/skydns/local/skydns/a/2",
-                r#"{"host":"10.0.0.2","port":80}"#,
-            ),
-            (
-                "/skydns/arpa/in-addr/10/0/0/1",
-                r#"{"host":"a.skydns.local"}"#,
-            ),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec(), None));
-        let (snap, _) = Snapshot::build("skydns", 1, entries);
-        let cfg = RuntimeConfig::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        match crate::core::decide(
-            req,
-            &snap,
-            &cfg,
-            &Externals::none(),
-            &mut rng,
-            Instant::now(),
-        ) {
-            Outcome::Reply(r) => r,
-            other => panic!("not a reply: {other:?}"),
-        }
-    }
-
-    fn apply(req: &Request) -> Message {
-        let signer = Signer::new(key::tests::ecdsa_key(), 100);
-        signer
-            .apply(req, reply(req), &RuntimeConfig::default(), NOW)
-            .unwrap()
-    }
-
-    fn types(records: &[Record]) -> Vec<RecordType> {
-        records.iter().map(Record::record_type).collect()
-    }
-
-    #[test]
-    fn each_rrset_is_followed_by_its_rrsig_and_ad_is_clear() {
-        let m = apply(&request("a.skydns.local.", RecordType::SRV, true));
-        assert!(!m.metadata.authentic_data);
-        assert_eq!(
-            types(&m.answers),
-            vec![RecordType::SRV, RecordType::SRV, RecordType::RRSIG]
-        );
-        assert_eq!(
-            types(&m.additionals),
-            vec![
-                RecordType::A,
-                RecordType::RRSIG,
-                RecordType::A,
-                RecordType::RRSIG
-            ]
-        );
-    }
 
     #[test]
     fn a_cached_signature_serves_lower_ttls_and_a_higher_ttl_is_signed_afresh() {
         let signer = Signer::new(key::tests::ecdsa_key(), 100);
-        let window = Window::at(NOW);
         let a = |ttl| {
             let name = Name::from_ascii("a.skydns.local.").unwrap();
             Record::from_rdata(name, ttl, RData::A("10.0.0.1".parse().unwrap()))
         };
         let sign = |ttl| {
-            let rrsig = signer.rrsig(&[a(ttl)], window, NOW).unwrap();
+            let rrsig = signer.rrsig(&[a(ttl)], NOW).unwrap();
             let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &rrsig.data else {
                 panic!("not an RRSIG")
             };
@@ -310,34 +224,16 @@ mod tests {
     }
 
     #[test]
-    fn denials_get_nsec3_and_only_with_do() {
-        let m = apply(&request("nothere.skydns.local.", RecordType::A, true));
-        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
-        let nsec3 = types(&m.authorities)
-            .iter()
-            .filter(|t| **t == RecordType::NSEC3)
-            .count();
-        assert_eq!(nsec3, 3);
-        assert!(m.authorities.iter().all(|r| r.ttl == 60));
-        let m = apply(&request("nothere.skydns.local.", RecordType::A, false));
-        assert_eq!(types(&m.authorities), vec![RecordType::SOA]);
-    }
-
-    #[test]
-    fn dnskey_at_the_apex_is_answered_without_do_and_unsigned() {
-        let m = apply(&request("SkyDNS.local.", RecordType::DNSKEY, false));
-        assert_eq!(types(&m.answers), vec![RecordType::DNSKEY]);
-        assert!(m.authorities.is_empty());
-        let m = apply(&request("a.skydns.local.", RecordType::DNSKEY, true));
-        assert!(m.answers.is_empty(), "DNSKEY only at the apex");
-    }
-
-    #[test]
-    fn reverse_and_policy_replies_pass_untouched() {
-        let m = apply(&request("1.0.0.10.in-addr.arpa.", RecordType::PTR, true));
-        assert_eq!(types(&m.answers), vec![RecordType::PTR]);
-        let m = apply(&request("example.org.", RecordType::A, true));
-        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
-        assert!(m.answers.is_empty() && m.authorities.is_empty());
+    fn the_rrsig_length_is_what_is_written() {
+        let signer = Signer::new(key::tests::ecdsa_key(), 0);
+        let name = Name::from_ascii("a.skydns.local.").unwrap();
+        let a = Record::from_rdata(name, 60, RData::A("10.0.0.1".parse().unwrap()));
+        let mut buf = Vec::new();
+        let mut enc = hickory_proto::serialize::binary::BinEncoder::new(&mut buf);
+        use hickory_proto::serialize::binary::BinEncodable;
+        a.emit(&mut enc).unwrap();
+        let before = enc.offset();
+        signer.rrsig(&[a], NOW).unwrap().emit(&mut enc).unwrap();
+        assert_eq!(enc.offset() - before, signer.rrsig_len());
     }
 }

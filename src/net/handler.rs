@@ -1,152 +1,413 @@
-//! One query from bytes to bytes: decode, read the current snapshot and config (lock-free),
-//! ask the core, carry out what it asks for, fit the reply to the transport and encode it.
+//! One query from bytes to bytes. First without waiting on anything ([`Handler::answer_now`]):
+//! a query of the common shape is looked up in the answer table of the current snapshot and
+//! configuration and, when found, rendered for its asker; otherwise it is decoded (with the
+//! malformed-packet rules), the core decides, and a reply of our own zone is compiled, kept in
+//! the table when it may be, and rendered. What needs upstream servers (forwarding, stub
+//! zones, external targets) is left to [`Handler::answer_later`], which waits on them.
 
+use std::cell::Cell;
+#[cfg(test)]
+use std::net::IpAddr;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use hickory_proto::op::Message;
 
-use crate::core::decide::servfail;
+use crate::answers::question::{self, Asked};
+use crate::answers::render::Asker;
+use crate::answers::serving::ServingCell;
+use crate::answers::table::{KeyRef, Table};
+use crate::answers::{asker_of, compile_reply, encode_message};
+use crate::config::RuntimeConfig;
+use crate::core::decide::{forwarding_allowed_for, servfail};
 use crate::core::ede::ExtendedError;
-use crate::core::edns::{encode_fitted, size_limit};
-use crate::core::wire::{decode, Decoded};
+use crate::core::edns;
+use crate::core::wire::{decode, header_only, Decoded};
 use crate::core::{Externals, Outcome, Reply, Request, Transport};
 use crate::net::forward::{Forwarder, Target};
-use crate::net::serving::{Serving, ServingCell};
 use crate::store::StoreState;
 
-/// Shared by every server task.
+/// Queries waiting on upstream servers at once; beyond it a query that would wait gets
+/// SERVFAIL at once (receiving never stops).
+pub const MAX_WAITING: usize = 4096;
+
+/// What [`Handler::answer_now`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Now {
+    /// The reply is in the buffer.
+    Reply,
+    /// Nothing is to be sent.
+    Drop,
+    /// The query needs upstream servers: answer it with [`Handler::answer_later`].
+    Later,
+}
+
+/// Shared by every server.
 pub struct Handler {
     /// The data.
     pub store: Arc<StoreState>,
     /// The configuration and signer, swapped as one by reloads.
     pub serving: Arc<ServingCell>,
+    /// The compiled replies of the current snapshot and configuration.
+    table: ArcSwap<Table>,
     forwarder: Forwarder,
+    waiting: AtomicUsize,
+}
+
+thread_local! {
+    /// Turns address RRsets one step per reply rendered on this thread.
+    static TURN: Cell<usize> = const { Cell::new(0) };
 }
 
 impl Handler {
     /// A handler answering from `store` with the configuration in `serving`.
     pub fn new(store: Arc<StoreState>, serving: Arc<ServingCell>) -> Self {
+        let table = Table::new(store.snapshot(), serving.load_full());
         Handler {
             store,
             serving,
+            table: ArcSwap::from_pointee(table),
             forwarder: Forwarder::default(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
-    /// The reply to one received message, or `None` when nothing must be sent.
+    /// The reply to one received message (`None`: nothing is sent), waiting on upstream
+    /// servers when it must.
     pub async fn handle(
         &self,
         bytes: &[u8],
         transport: Transport,
         peer: SocketAddr,
     ) -> Option<Vec<u8>> {
-        let message = match decode(bytes) {
-            Decoded::Query(message) => message,
-            Decoded::Error(reply) => return Some(reply),
-            Decoded::Drop => return None,
-        };
-        let req = Request::new(*message, transport, peer.ip());
-        let serving = self.serving.load_full();
-        let cfg = &serving.cfg;
-        let started = Instant::now();
-        let reply = self.answer(&req, &serving).await?;
-        let limit = size_limit(&req, cfg.edns_payload);
-        let rcode = reply.metadata.response_code;
-        let bytes = encode_fitted(reply, limit);
-        if cfg.query_log {
-            log_query(&req, peer, rcode, bytes.len(), started);
+        let mut out = Vec::new();
+        match self.answer_now(bytes, transport, peer, &mut out) {
+            Now::Reply => Some(out),
+            Now::Drop => None,
+            Now::Later => self.answer_later(bytes, transport, peer).await,
         }
-        Some(bytes)
     }
 
-    async fn answer(&self, req: &Request, serving: &Serving) -> Option<Message> {
-        let cfg = &serving.cfg;
-        if !self.store.is_loaded() {
-            return Some(servfail(req, cfg, Some(ExtendedError::NotReady)));
+    /// The table for the current snapshot and configuration (a new, empty one after either
+    /// changed).
+    fn table(&self) -> Arc<Table> {
+        let snapshot = self.store.snapshot();
+        let serving = self.serving.load_full();
+        let table = self.table.load_full();
+        if table.is_for(&snapshot, &serving) {
+            return table;
         }
-        let snap = self.store.snapshot();
-        // Without upstreams no look-up can succeed: say so at once instead of a second pass.
-        let first_externals = if cfg.no_rec || cfg.nameservers.is_empty() {
+        let fresh = Arc::new(Table::new(snapshot, serving));
+        self.table.store(fresh.clone());
+        fresh
+    }
+
+    /// Entries and bytes held by the answer table.
+    pub fn table_size(&self) -> (usize, u64) {
+        let table = self.table.load();
+        (table.len(), table.bytes())
+    }
+
+    /// Answers without waiting: from the answer table, or from the core when it needs no
+    /// upstream server. Writes the reply into `out`.
+    pub fn answer_now(
+        &self,
+        bytes: &[u8],
+        transport: Transport,
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        let started = Instant::now();
+        let table = self.table();
+        let serving = &table.serving;
+        let cfg = &serving.cfg;
+        let asked = question::parse(bytes).filter(|a| a.qclass == 1);
+        let may_recurse = forwarding_allowed_for(peer.ip(), cfg);
+        if let Some(asked) = &asked {
+            let key = key_of(asked, may_recurse);
+            let asker = asker_from(asked, transport, cfg);
+            if let Some(compiled) = table.get(&key) {
+                if compiled.fresh(started) && compiled.serves(compiled.body_limit(&asker)) {
+                    let turn = next_turn();
+                    if compiled.render(&asker, cfg.edns_payload, turn, out) {
+                        log_query(cfg, peer, transport, bytes, out, started);
+                        return Now::Reply;
+                    }
+                }
+            }
+        }
+        let message = match decode(bytes) {
+            Decoded::Query(message) => message,
+            Decoded::Error(reply) => {
+                *out = reply;
+                return Now::Reply;
+            }
+            Decoded::Drop => return Now::Drop,
+        };
+        let req = Request::new(*message, transport, peer.ip());
+        let mut question = Vec::new();
+        let asker = asker_of(&req, cfg.edns_payload, &mut question);
+        if !self.store.is_loaded() {
+            let reply = servfail(&req, cfg, Some(ExtendedError::NotReady));
+            return self.send_message(&reply, &asker, cfg, out);
+        }
+        let lowered = req.lowercased();
+        let externals = if cfg.no_rec || cfg.nameservers.is_empty() {
             Externals::none()
         } else {
             Externals::default()
         };
-        let first = crate::core::decide(
-            req,
-            &snap,
+        let outcome = crate::core::decide(&lowered, &table.snapshot, cfg, &externals, started);
+        let reply = match outcome {
+            Outcome::Reply(reply) => reply,
+            Outcome::Drop => return drop_looped(&req),
+            Outcome::Forward | Outcome::Stub { .. } | Outcome::NeedExternal(_) => {
+                return self.later_or_busy(&req, &asker, cfg, out);
+            }
+        };
+        let cacheable = keeps(&reply);
+        match compile_reply(&lowered, reply, serving, &asker, started, unix_now()) {
+            Ok(compiled) => {
+                let compiled = Arc::new(compiled);
+                if let (Some(asked), true) = (&asked, cacheable) {
+                    table.insert(key_of(asked, may_recurse).to_key(), compiled.clone());
+                }
+                if !compiled.render(&asker, cfg.edns_payload, next_turn(), out) {
+                    return self.send_message(&servfail(&req, cfg, None), &asker, cfg, out);
+                }
+            }
+            Err(e) => {
+                crate::sys::rate_limited::error(&e.to_string());
+                return self.send_message(&servfail(&req, cfg, None), &asker, cfg, out);
+            }
+        }
+        log_query(cfg, peer, transport, bytes, out, started);
+        Now::Reply
+    }
+
+    /// A query that must wait on upstream servers: later, unless too many already wait.
+    fn later_or_busy(
+        &self,
+        req: &Request,
+        asker: &Asker<'_>,
+        cfg: &RuntimeConfig,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        if self.waiting.load(Ordering::Relaxed) < MAX_WAITING {
+            return Now::Later;
+        }
+        self.send_message(
+            &servfail(req, cfg, Some(ExtendedError::Busy)),
+            asker,
             cfg,
-            &first_externals,
-            &mut rand::rng(),
-            Instant::now(),
-        );
-        let outcome = match first {
+            out,
+        )
+    }
+
+    /// Encodes `message` for `asker` into `out`; a message that cannot be encoded becomes a
+    /// bare SERVFAIL header.
+    fn send_message(
+        &self,
+        message: &Message,
+        asker: &Asker<'_>,
+        cfg: &RuntimeConfig,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        if encode_message(message, asker, cfg.edns_payload, out).is_err() {
+            let md = &message.metadata;
+            *out = header_only(
+                md.id,
+                u8::from(md.op_code),
+                md.recursion_desired,
+                hickory_proto::op::ResponseCode::ServFail,
+            );
+        }
+        Now::Reply
+    }
+
+    /// Answers a query that needs upstream servers: forwarding, a stub zone, or external
+    /// targets looked up before the core answers again.
+    pub async fn answer_later(
+        &self,
+        bytes: &[u8],
+        transport: Transport,
+        peer: SocketAddr,
+    ) -> Option<Vec<u8>> {
+        let _waiting = Waiting::enter(&self.waiting);
+        let started = Instant::now();
+        let Decoded::Query(message) = decode(bytes) else {
+            return None;
+        };
+        let req = Request::new(*message, transport, peer.ip());
+        let serving = self.serving.load_full();
+        let cfg = &serving.cfg;
+        let snapshot = self.store.snapshot();
+        let lowered = req.lowercased();
+        let mut question = Vec::new();
+        let asker = asker_of(&req, cfg.edns_payload, &mut question);
+        let first = Externals::default();
+        let outcome = match crate::core::decide(&lowered, &snapshot, cfg, &first, started) {
             Outcome::NeedExternal(needs) => {
                 let externals = self.forwarder.lookups(cfg, &needs).await;
-                crate::core::decide(
-                    req,
-                    &snap,
-                    cfg,
-                    &externals,
-                    &mut rand::rng(),
-                    Instant::now(),
-                )
+                crate::core::decide(&lowered, &snapshot, cfg, &externals, Instant::now())
             }
             other => other,
         };
-        match outcome {
-            Outcome::Reply(reply) => Some(sign(req, serving, reply)),
+        let mut out = Vec::new();
+        let reply = match outcome {
+            Outcome::Reply(reply) => reply,
             Outcome::Drop => {
-                tracing::debug!(name = %req.qname(), client = %req.client, "dropping a query that already passed a stub forwarder (stub-zone loop)");
-                None
+                drop_looped(&req);
+                return None;
             }
-            Outcome::Forward => Some(self.forwarder.relay(req, cfg, Target::Nameservers).await),
+            Outcome::Forward => {
+                let reply = self.forwarder.relay(&req, cfg, Target::Nameservers).await;
+                self.send_message(&reply, &asker, cfg, &mut out);
+                log_query(cfg, peer, transport, bytes, &out, started);
+                return Some(out);
+            }
             Outcome::Stub { servers } => {
-                Some(self.forwarder.relay(req, cfg, Target::Stub(servers)).await)
+                let reply = self.forwarder.relay(&req, cfg, Target::Stub(servers)).await;
+                self.send_message(&reply, &asker, cfg, &mut out);
+                log_query(cfg, peer, transport, bytes, &out, started);
+                return Some(out);
             }
             // The second pass has every look-up result: it cannot ask again.
-            Outcome::NeedExternal(_) => Some(servfail(req, cfg, None)),
+            Outcome::NeedExternal(_) => {
+                Reply::new(servfail(&req, cfg, None), crate::core::Source::Policy, None)
+            }
+        };
+        let rendered = compile_reply(&lowered, reply, &serving, &asker, started, unix_now())
+            .map(|compiled| compiled.render(&asker, cfg.edns_payload, next_turn(), &mut out));
+        if !matches!(rendered, Ok(true)) {
+            if let Err(e) = rendered {
+                crate::sys::rate_limited::error(&e.to_string());
+            }
+            self.send_message(&servfail(&req, cfg, None), &asker, cfg, &mut out);
         }
+        log_query(cfg, peer, transport, bytes, &out, started);
+        Some(out)
     }
 }
 
-/// Signs an authoritative reply when a key is loaded; a signing failure gives SERVFAIL.
-fn sign(req: &Request, serving: &Serving, reply: Reply) -> Message {
-    let cfg = &serving.cfg;
-    let Some(signer) = &serving.signer else {
-        return reply.message;
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    signer.apply(req, reply, cfg, now).unwrap_or_else(|e| {
-        tracing::error!(name = %req.qname(), "{e}");
-        servfail(req, cfg, None)
+/// The table key of a query of the common shape.
+fn key_of<'a>(asked: &'a Asked<'_>, may_recurse: bool) -> KeyRef<'a> {
+    KeyRef {
+        name: asked.name.as_bytes(),
+        qtype: asked.qtype,
+        qclass: asked.qclass,
+        dnssec_ok: asked.edns.is_some_and(|e| e.dnssec_ok),
+        may_recurse,
+    }
+}
+
+/// The asker of a query of the common shape.
+fn asker_from<'a>(asked: &'a Asked<'_>, transport: Transport, cfg: &RuntimeConfig) -> Asker<'a> {
+    let limit = edns::limit(transport, asked.edns.map(|e| e.payload), cfg.edns_payload);
+    Asker {
+        id: asked.id,
+        rd: asked.rd,
+        cd: asked.cd,
+        question: asked.question,
+        edns: asked.edns.map(|e| e.dnssec_ok),
+        limit,
+    }
+}
+
+/// True when a reply may be kept in the answer table: our own data, nothing from upstream.
+fn keeps(reply: &Reply) -> bool {
+    matches!(
+        reply.source,
+        crate::core::Source::Auth | crate::core::Source::Reverse
+    ) && !reply.upstream_data
+}
+
+/// A query that already passed a stub forwarder: dropped (stub-zone loop).
+fn drop_looped(req: &Request) -> Now {
+    tracing::debug!(name = %req.qname(), client = %req.client, "dropping a query that already passed a stub forwarder (stub-zone loop)");
+    Now::Drop
+}
+
+fn next_turn() -> usize {
+    TURN.with(|t| {
+        let turn = t.get();
+        t.set(turn.wrapping_add(1));
+        turn
     })
 }
 
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Counts a query waiting on upstream servers while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One log line per query (target `skydns::query`), when the query log is on.
 fn log_query(
-    req: &Request,
+    cfg: &RuntimeConfig,
     peer: SocketAddr,
-    rcode: hickory_proto::op::ResponseCode,
-    size: usize,
+    transport: Transport,
+    query: &[u8],
+    reply: &[u8],
     started: Instant,
 ) {
+    if !cfg.query_log {
+        return;
+    }
+    let Ok(q) = Message::from_vec(query) else {
+        return;
+    };
+    let rcode = reply.get(3).map_or(0, |b| b & 0x0f);
+    let question = q.queries.first();
     tracing::info!(
         target: "skydns::query",
         remote = %peer,
-        id = req.message.metadata.id,
-        qtype = %req.qtype(),
-        qclass = %req.qclass(),
-        name = %req.qname(),
-        proto = if req.transport == Transport::Tcp { "tcp" } else { "udp" },
-        dnssec_ok = req.dnssec_ok(),
-        bufsize = req.edns().map(hickory_proto::op::Edns::max_payload).unwrap_or(512),
-        rcode = %rcode,
-        rsize = size,
+        id = q.metadata.id,
+        qtype = %question.map(|q| q.query_type().to_string()).unwrap_or_default(),
+        qclass = %question.map(|q| q.query_class().to_string()).unwrap_or_default(),
+        name = %question.map(|q| q.name().to_string()).unwrap_or_default(),
+        proto = if transport == Transport::Tcp { "tcp" } else { "udp" },
+        dnssec_ok = q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
+        bufsize = q.edns.as_ref().map_or(512, hickory_proto::op::Edns::max_payload),
+        rcode = %hickory_proto::op::ResponseCode::from(0, rcode),
+        rsize = reply.len(),
         duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "query"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_may_recurse_with_nameservers() {
+        let mut cfg = RuntimeConfig {
+            nameservers: vec!["127.0.0.1:53".parse().unwrap()],
+            ..RuntimeConfig::default()
+        };
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(forwarding_allowed_for(lo, &cfg));
+        cfg.no_rec = true;
+        assert!(!forwarding_allowed_for(lo, &cfg));
+    }
 }

@@ -8,7 +8,6 @@ pub mod forward_key;
 pub mod handler;
 pub mod inflight;
 pub mod lookup;
-pub mod serving;
 pub mod tcp;
 pub mod udp;
 pub mod upstream;

@@ -11,10 +11,11 @@ use listenfd::ListenFd;
 use socket2::{Domain, Socket, Type};
 use thiserror::Error;
 
-/// Sockets ready to be served, in blocking mode or not (the servers set non-blocking).
+/// Sockets ready to be served, in blocking mode or not (the servers set what they need).
 #[derive(Debug, Default)]
 pub struct Sockets {
-    /// The UDP sockets.
+    /// The UDP sockets: bound by us, one `SO_REUSEPORT` socket per worker and address;
+    /// passed by systemd, one per address, shared by the workers.
     pub udp: Vec<UdpSocket>,
     /// The TCP listening sockets.
     pub tcp: Vec<TcpListener>,
@@ -40,25 +41,40 @@ impl Sockets {
         })
     }
 
-    /// The local addresses of every socket.
+    /// The local addresses of every socket (each once).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         let udp = self.udp.iter().filter_map(|s| s.local_addr().ok());
         let tcp = self.tcp.iter().filter_map(|s| s.local_addr().ok());
-        udp.chain(tcp).collect()
+        let mut addrs: Vec<SocketAddr> = udp.chain(tcp).collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
+    }
+
+    /// Worker threads to run on each UDP socket: every worker has its own socket when we
+    /// bound them, and shares the socket systemd passed otherwise.
+    pub fn workers_per_udp_socket(&self) -> usize {
+        if self.activated {
+            worker_count()
+        } else {
+            1
+        }
     }
 
     /// `udp://addr` and `tcp://addr` for every socket, for the log.
     pub fn describe(&self) -> Vec<String> {
         let addr = |a: io::Result<SocketAddr>| a.map_or_else(|e| e.to_string(), |a| a.to_string());
-        let udp = self
+        let mut udp: Vec<String> = self
             .udp
             .iter()
-            .map(|s| format!("udp://{}", addr(s.local_addr())));
+            .map(|s| format!("udp://{}", addr(s.local_addr())))
+            .collect();
+        udp.dedup();
         let tcp = self
             .tcp
             .iter()
             .map(|s| format!("tcp://{}", addr(s.local_addr())));
-        udp.chain(tcp).collect()
+        udp.into_iter().chain(tcp).collect()
     }
 }
 
@@ -165,24 +181,49 @@ fn adopt(mut fds: ListenFd) -> Result<Sockets, ListenError> {
     Ok(sockets)
 }
 
-/// Binds UDP and TCP on every address. Port 0 asks for any port: TCP then takes the port UDP
-/// got.
+/// Threads that serve UDP: one per CPU this process may run on.
+pub fn worker_count() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// Binds UDP (one `SO_REUSEPORT` socket per worker) and TCP on every address. Port 0 asks for
+/// any port: the other sockets then take the port the first one got.
 pub fn bind(addrs: &[SocketAddr]) -> Result<Sockets, ListenError> {
     let mut sockets = Sockets::default();
     for &addr in addrs {
-        let udp = UdpSocket::bind(addr).map_err(|source| ListenError::Bind {
+        // A plain bind first: a port another process holds, even in a `SO_REUSEPORT` group of
+        // its own, is an error here rather than traffic silently shared with it.
+        let probe = UdpSocket::bind(addr).map_err(|source| ListenError::Bind {
             proto: "UDP",
             addr,
             source,
         })?;
-        let tcp_addr = udp.local_addr().unwrap_or(addr);
-        let tcp = TcpListener::bind(tcp_addr).map_err(|source| ListenError::Bind {
+        let mut port_addr = probe.local_addr().unwrap_or(addr);
+        drop(probe);
+        for _ in 0..worker_count() {
+            let udp = reuse_port_udp(port_addr).map_err(|source| ListenError::Bind {
+                proto: "UDP",
+                addr: port_addr,
+                source,
+            })?;
+            port_addr = udp.local_addr().unwrap_or(port_addr);
+            sockets.udp.push(udp);
+        }
+        let tcp = TcpListener::bind(port_addr).map_err(|source| ListenError::Bind {
             proto: "TCP",
-            addr: tcp_addr,
+            addr: port_addr,
             source,
         })?;
-        sockets.udp.push(udp);
         sockets.tcp.push(tcp);
     }
     Ok(sockets)
+}
+
+/// A UDP socket bound to `addr` that other sockets of this process may share the port with.
+fn reuse_port_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, None)?;
+    socket.set_reuse_port(true)?;
+    socket.set_cloexec(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }

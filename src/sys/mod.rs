@@ -6,5 +6,6 @@ pub mod listen;
 pub mod logging;
 pub mod notify;
 pub mod privileges;
+pub mod rate_limited;
 pub mod report;
 pub mod signals;

@@ -31,10 +31,10 @@ use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use rand::SeedableRng;
 
+use skydns::answers::serving::Serving;
+use skydns::answers::{asker_of, compile_reply};
 use skydns::config::{self, HostFacts, RuntimeConfig};
-use skydns::core::edns::{encode_fitted, size_limit};
 use skydns::core::{ExternalQuery, Externals, Outcome, Request, Snapshot, Transport};
 
 /// One parsed case.
@@ -358,12 +358,13 @@ fn present(records: &[Record], serial: u32) -> Vec<String> {
 pub(crate) fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>) -> Vec<String> {
     let cfg = case_config(store_config, case);
     let req = build_request(&case.query);
+    let lowered = req.lowercased();
     let ext = externals(case);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let outcome = skydns::core::decide(&req, snap, &cfg, &ext, &mut rng, Instant::now());
+    let now = Instant::now();
+    let outcome = skydns::core::decide(&lowered, snap, &cfg, &ext, now);
     let mut errors = Vec::new();
     let reply = match (outcome, &case.outcome) {
-        (Outcome::Reply(reply), None) => reply.message,
+        (Outcome::Reply(reply), None) => reply,
         (Outcome::Forward, Some(o)) if o == "forward" => return errors,
         (Outcome::Drop, Some(o)) if o == "drop" => return errors,
         (Outcome::Stub { servers }, Some(o)) if o.starts_with("stub ") => {
@@ -391,8 +392,13 @@ pub(crate) fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>
             return errors;
         }
     };
-    let limit = size_limit(&req, cfg.edns_payload);
-    let bytes = encode_fitted(reply, limit);
+    let serving = Serving::unsigned(cfg);
+    let mut question = Vec::new();
+    let asker = asker_of(&req, serving.cfg.edns_payload, &mut question);
+    let compiled = compile_reply(&lowered, reply, &serving, &asker, now, 1_800_000_000)
+        .expect("the reply compiles");
+    let mut bytes = Vec::new();
+    assert!(compiled.render(&asker, serving.cfg.edns_payload, 0, &mut bytes));
     if let Some(max) = case.maxsize {
         if bytes.len() > max {
             errors.push(format!("reply is {} bytes, more than {max}", bytes.len()));

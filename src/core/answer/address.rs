@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use rand::seq::SliceRandom;
 
 use super::{group, name, record, Ctx};
 use crate::core::outcome::{ExternalQuery, ExternalResult};
@@ -84,9 +83,9 @@ fn chase(
                 }
             }
             Host::Name(target) => {
-                if *target == owner_text
+                if **target == *owner_text
                     || chain.len() >= MAX_CNAME_CHAIN
-                    || chain.iter().any(|t| t == target)
+                    || chain.iter().any(|t| **t == **target)
                 {
                     continue;
                 }
@@ -95,7 +94,7 @@ fn chase(
                 };
                 let cname = record(owner, ttl, RData::CNAME(CNAME(target_name.clone())));
                 if ctx.in_zone(target) {
-                    chain.push(target.clone());
+                    chain.push(target.to_string());
                     let found = chase(ctx, target, &target_name, want, chain);
                     chain.pop();
                     if let Some(records) = found.filter(|r| !r.is_empty()) {
@@ -108,9 +107,6 @@ fn chase(
                 }
             }
         }
-    }
-    if ctx.cfg.round_robin {
-        addrs.shuffle(&mut *ctx.rng);
     }
     aliases.extend(addrs);
     Some(aliases)

@@ -11,7 +11,7 @@ pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
     let Some(first) = entries.first() else {
         return entries;
     };
-    let mut group = first.service.group.as_str();
+    let mut group: &str = &first.service.group;
     let mut depth = first.depth();
     for entry in &entries {
         if entry.depth() < depth {
@@ -19,7 +19,7 @@ pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
                 break;
             }
             depth = entry.depth();
-            group = entry.service.group.as_str();
+            group = &entry.service.group;
         }
     }
     if group.is_empty() {
@@ -27,14 +27,14 @@ pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
     }
     let disagreement = entries
         .iter()
-        .any(|e| !e.service.group.is_empty() && e.depth() == depth && e.service.group != group);
+        .any(|e| !e.service.group.is_empty() && e.depth() == depth && *e.service.group != *group);
     if disagreement {
         return entries;
     }
     let group = group.to_owned();
     entries
         .into_iter()
-        .filter(|e| e.service.group.is_empty() || e.service.group == group)
+        .filter(|e| e.service.group.is_empty() || *e.service.group == *group)
         .collect()
 }
 
@@ -55,9 +55,9 @@ mod tests {
                 )
             }),
         );
-        apply(snap.lookup("x"))
+        apply(snap.subtree("x").collect())
             .iter()
-            .map(|e| e.path.clone())
+            .map(|e| e.path.to_string())
             .collect()
     }
 

@@ -13,12 +13,13 @@ pub mod targets;
 pub mod txt;
 
 use std::cell::Cell;
+use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{DNSClass, Name, RData, Record};
-use rand::RngCore;
 
+use super::lookup::{self, Budget};
 use super::outcome::{ExternalQuery, Externals};
 use super::path::name_to_path;
 use super::snapshot::{Entry, Snapshot};
@@ -34,12 +35,15 @@ pub struct Ctx<'a> {
     pub externals: &'a Externals,
     /// The time of the query; lease deadlines are measured against it.
     pub now: Instant,
-    /// Randomness for shuffling and weighted choices.
-    pub rng: &'a mut dyn RngCore,
     /// Look-ups that had no result yet; non-empty means "ask again once resolved".
     pub needs: Vec<ExternalQuery>,
     /// Store look-ups this query may still make (see [`MAX_LOOKUPS`]).
     lookups_left: Cell<usize>,
+    /// Index work this query may still do (see [`MAX_INDEX_WORK`]).
+    budget: Budget,
+    /// Until when the answer stays as computed: the first moment a lease-capped TTL in it
+    /// drops, or a lease in it runs out.
+    valid_until: Cell<Option<Instant>>,
 }
 
 /// The most store look-ups one query makes. CNAME chains and SRV/MX targets fan out (each
@@ -47,67 +51,114 @@ pub struct Ctx<'a> {
 /// from turning one query into an unbounded amount of work. Names past it count as missing.
 pub const MAX_LOOKUPS: usize = 128;
 
+/// The index work one query may do, in entries looked at (a seek counts as several): with
+/// [`MAX_LOOKUP_RESULTS`] it bounds a query to well under a millisecond whatever the store
+/// holds and whatever the name asks.
+pub const MAX_INDEX_WORK: u32 = 12_000;
+
+/// Upper bound on the services one look-up returns; a reply cannot carry more anyway (a
+/// 64 KiB TCP message holds about 4000 address records).
+pub const MAX_LOOKUP_RESULTS: usize = 4096;
+
 impl<'a> Ctx<'a> {
-    /// A context with no needs yet and the whole [`MAX_LOOKUPS`] budget.
+    /// A context with no needs yet and the whole budget.
     pub fn new(
         snap: &'a Snapshot,
         cfg: &'a RuntimeConfig,
         externals: &'a Externals,
         now: Instant,
-        rng: &'a mut dyn RngCore,
     ) -> Self {
         Ctx {
             snap,
             cfg,
             externals,
             now,
-            rng,
             needs: Vec::new(),
             lookups_left: Cell::new(MAX_LOOKUPS),
+            budget: Budget::new(MAX_INDEX_WORK),
+            valid_until: Cell::new(None),
         }
     }
 
-    /// The services of a name (lowercase, dot-terminated), with expired leases left out.
-    /// Empty means the name does not exist (or the query used up its look-ups).
-    pub fn services(&self, name: &str) -> Vec<&'a Arc<Entry>> {
+    /// Takes one look-up from the query's allowance; false when none is left.
+    fn take_lookup(&self) -> bool {
         let left = self.lookups_left.get();
-        if left == 0 {
-            return Vec::new();
+        self.lookups_left.set(left.saturating_sub(1));
+        left > 0
+    }
+
+    /// The services of a name (lowercase, dot-terminated), with expired leases left out.
+    /// Empty means the name does not exist (or the query used up its look-ups or budget).
+    pub fn services(&self, name: &str) -> Vec<&'a Arc<Entry>> {
+        let mut entries = Vec::new();
+        if self.take_lookup() {
+            lookup::visit(self.snap, &name_to_path(name), &self.budget, &mut |e| {
+                if self.ttl(e).is_some() {
+                    entries.push(e);
+                }
+                if entries.len() < MAX_LOOKUP_RESULTS {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
         }
-        self.lookups_left.set(left - 1);
-        let mut entries = self.snap.lookup(&name_to_path(name));
-        entries.retain(|e| self.ttl(e).is_some());
         entries
     }
 
     /// True when the name (lowercase, dot-terminated) has a live service at or below it; stops
     /// at the first one instead of collecting the subtree.
     pub fn exists(&self, name: &str) -> bool {
-        let left = self.lookups_left.get();
-        if left == 0 {
-            return false;
+        let mut found = false;
+        if self.take_lookup() {
+            lookup::visit(self.snap, &name_to_path(name), &self.budget, &mut |e| {
+                found = self.ttl(e).is_some();
+                if found {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
         }
-        self.lookups_left.set(left - 1);
-        self.snap
-            .exists_where(&name_to_path(name), |e| self.ttl(e).is_some())
+        found
     }
 
     /// The TTL of a service: its own `ttl` or the default, never more than what is left of its
-    /// lease. `None` when the lease has run out (the store removes the key shortly).
+    /// lease. `None` when the lease has run out (the store removes the key shortly). Notes
+    /// until when the answer using it stays the same.
     pub fn ttl(&self, entry: &Entry) -> Option<u32> {
         let ttl = if entry.service.ttl == 0 {
             self.cfg.ttl
         } else {
             entry.service.ttl
         };
-        match entry.lease_deadline {
-            None => Some(ttl),
-            Some(deadline) => {
-                let left = deadline.checked_duration_since(self.now)?;
-                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                (secs > 0).then(|| ttl.min(u32::try_from(secs).unwrap_or(u32::MAX)))
-            }
+        let Some(deadline) = entry.lease_deadline else {
+            return Some(ttl);
+        };
+        let left = deadline.checked_duration_since(self.now)?;
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        if secs == 0 {
+            return None;
         }
+        let served = ttl.min(u32::try_from(secs).unwrap_or(u32::MAX));
+        // The served TTL drops below `served` once fewer than `served - 1` whole seconds (and
+        // a fraction) are left.
+        let changes_at = deadline
+            .checked_sub(Duration::from_secs(u64::from(served.saturating_sub(1))))
+            .unwrap_or(self.now);
+        self.until(changes_at.max(self.now));
+        Some(served)
+    }
+
+    /// Notes that the answer changes at `moment`.
+    fn until(&self, moment: Instant) {
+        let earliest = self.valid_until.get().map_or(moment, |v| v.min(moment));
+        self.valid_until.set(Some(earliest));
+    }
+
+    /// Until when the answer computed so far stays the same (`None`: as long as the data).
+    pub fn valid_until(&self) -> Option<Instant> {
+        self.valid_until.get()
     }
 
     /// The priority of a service, or the configured default.
@@ -157,8 +208,7 @@ mod tests {
         );
         let cfg = RuntimeConfig::default();
         let externals = Externals::none();
-        let mut rng = rand::rng();
-        let mut ctx = Ctx::new(&snap, &cfg, &externals, now, &mut rng);
+        let mut ctx = Ctx::new(&snap, &cfg, &externals, now);
         let entry = snap.exact("t/a").unwrap().clone();
         let later = now + Duration::from_millis(2500);
         let first = ctx.ttl(&entry);
@@ -193,6 +243,28 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_with_a_lease_capped_ttl_is_valid_until_the_ttl_drops() {
+        let now = Instant::now();
+        let (snap, _) = Snapshot::build(
+            "skydns",
+            1,
+            vec![(
+                "/skydns/t/a".to_owned(),
+                br#"{"host":"10.0.0.1","ttl":30}"#.to_vec(),
+                Some(now + Duration::from_millis(9500)),
+            )],
+        );
+        let cfg = RuntimeConfig::default();
+        let externals = Externals::none();
+        let ctx = Ctx::new(&snap, &cfg, &externals, now);
+        assert_eq!(ctx.valid_until(), None);
+        let entry = snap.exact("t/a").unwrap().clone();
+        assert_eq!(ctx.ttl(&entry), Some(10));
+        // TTL 10 is served while more than 9 s are left: until 0.5 s from now.
+        assert_eq!(ctx.valid_until(), Some(now + Duration::from_millis(500)));
+    }
+
+    #[test]
     fn expired_lease_hides_the_service() {
         let ttls = ctx_ttls(r#"{"host":"10.0.0.1"}"#, Some(Duration::from_secs(2)));
         assert_eq!(ttls, vec![Some(2), None]);
@@ -220,8 +292,7 @@ mod tests {
         let (snap, _) = Snapshot::build("skydns", 1, items);
         let cfg = RuntimeConfig::default();
         let externals = Externals::none();
-        let mut rng = rand::rng();
-        let mut ctx = Ctx::new(&snap, &cfg, &externals, Instant::now(), &mut rng);
+        let mut ctx = Ctx::new(&snap, &cfg, &externals, Instant::now());
         let owner = hickory_proto::rr::Name::from_ascii("l1.fan.skydns.local.").unwrap();
         let found = address::addresses(&mut ctx, "l1.fan.skydns.local.", &owner, address::Want::A);
         assert!(found.is_some());

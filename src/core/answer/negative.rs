@@ -19,18 +19,27 @@ pub fn authority(ctx: &Ctx<'_>) -> Vec<hickory_proto::rr::Record> {
         .collect()
 }
 
-/// The longest ancestor of `qname` (lowercase text) that exists; the apex at least.
+/// The longest ancestor of `qname` (lowercase text) that exists; the apex at least. An
+/// ancestor of a name that exists exists too, so a binary search over the number of labels
+/// stripped finds it in a handful of look-ups however long the name is.
 pub fn closest_encloser(ctx: &Ctx<'_>, qname: &str) -> String {
     let apex_labels = label_count(&ctx.cfg.domain);
-    let mut strip = 1;
-    while label_count(qname) > apex_labels + strip {
-        let candidate = strip_labels(qname, strip);
-        if ctx.exists(candidate) {
-            return candidate.to_owned();
+    // Candidates strip 1 ..= `most` labels; stripping more reaches the apex.
+    let most = label_count(qname).saturating_sub(apex_labels + 1);
+    let (mut lo, mut hi) = (1, most + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if ctx.exists(strip_labels(qname, mid)) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
-        strip += 1;
     }
-    ctx.cfg.domain.clone()
+    if lo <= most {
+        strip_labels(qname, lo).to_owned()
+    } else {
+        ctx.cfg.domain.clone()
+    }
 }
 
 /// The record types a name has (for NODATA proofs), given its lookup text and whether it is
@@ -102,8 +111,7 @@ mod tests {
         let (snap, _) = Snapshot::build("skydns", 1, entries);
         let cfg = RuntimeConfig::default();
         let externals = Externals::none();
-        let mut rng = rand::rng();
-        let ctx = Ctx::new(&snap, &cfg, &externals, Instant::now(), &mut rng);
+        let ctx = Ctx::new(&snap, &cfg, &externals, Instant::now());
         let Denial::NxDomain {
             closest_encloser,
             encloser_types,

@@ -29,12 +29,12 @@ impl Targets {
             Host::None => None,
             Host::Ip(ip) => {
                 let own = path_to_name(&entry.path);
-                let target = name(strip_labels(&own, entry.service.target_strip))?;
+                let target = name(strip_labels(&own, usize::from(entry.service.target_strip)))?;
                 self.additional.push(address_record(&target, ttl, *ip));
                 Some(target)
             }
             Host::Name(host) => {
-                let text = strip_labels(host, entry.service.target_strip).to_owned();
+                let text = strip_labels(host, usize::from(entry.service.target_strip)).to_owned();
                 let target = name(&text)?;
                 if self.seen.insert(text.clone()) {
                     let glue = if ctx.in_zone(&text) {

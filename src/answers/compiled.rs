@@ -1,0 +1,374 @@
+//! A reply encoded once and sent to many askers: the header, the question and the sections in
+//! wire format (no OPT record: that is each asker's), with the end of every unit (an RRset and
+//! its RRSIG) so that a reply for a smaller size limit is a prefix of it, and the address
+//! RRsets whose records rotate from one asker to the next.
+//!
+//! Building one ([`compile`]) signs each RRset right before writing it, and only when it fits
+//! the size limit it is built for, so nothing is signed that is not sent: a reply that does
+//! not fit keeps whole RRsets and sets TC (the answer section), leaves out the authority
+//! section with TC, or leaves out the additional RRsets that do not fit (no TC). Over TCP an
+//! answer RRset too large for any message is cut to the records that fit (with TC), and
+//! signed as cut, instead of failing.
+
+use std::time::Instant;
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+use hickory_proto::rr::{Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use thiserror::Error;
+
+use crate::core::ede;
+use crate::core::wire::HEADER_LEN;
+use crate::dnssec::{SignError, Signer};
+
+/// Why a reply could not be compiled.
+#[derive(Debug, Error)]
+pub enum CompileError {
+    /// A record or the question cannot be encoded (hickory refused it).
+    #[error("the reply cannot be encoded: {0}")]
+    Encode(String),
+    /// Signing an RRset failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// The end (body offset) of one unit and how many records it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    /// Offset just after the unit.
+    pub end: u32,
+    /// Records in the unit (RRSIG included).
+    pub records: u16,
+}
+
+/// A run of equally long records (an address RRset) whose order turns per asker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Offset of the first record.
+    pub start: u32,
+    /// Length of each record.
+    pub record_len: u32,
+    /// Number of records.
+    pub count: u32,
+}
+
+/// The header bits that come from the answer, not from the asker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bits {
+    /// Authoritative answer.
+    pub aa: bool,
+    /// Recursion available.
+    pub ra: bool,
+    /// Truncated already when built.
+    pub tc: bool,
+    /// The response code, extended (high bits go into OPT).
+    pub rcode: u16,
+}
+
+/// An encoded reply, ready to be rendered for any asker.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub(super) body: Box<[u8]>,
+    /// Offset just after the question.
+    pub(super) question_end: usize,
+    /// The units of the answer, authority and additional sections.
+    pub(super) units: [Box<[Unit]>; 3],
+    pub(super) rotations: Box<[Rotation]>,
+    pub(super) bits: Bits,
+    /// The data of an Extended DNS Error option for the OPT record, if the reply has one.
+    pub(super) ede: Option<Box<[u8]>>,
+    /// The body limit it was built for when something was left out for size; `None` when it
+    /// is complete.
+    pub(super) built_for: Option<usize>,
+    /// Until when it may be sent (`None`: as long as its data).
+    pub valid_until: Option<Instant>,
+}
+
+/// How to compile a reply.
+pub struct Options<'a> {
+    /// Signs every RRset that `Signer::signs`, when set (the reply was prepared with
+    /// `Signer::prepare`).
+    pub signer: Option<&'a Signer>,
+    /// Unix seconds, for signatures.
+    pub now_unix: u64,
+    /// The largest body (message without OPT) to build.
+    pub body_limit: usize,
+    /// Mark address RRsets of the answer for rotation.
+    pub rotate: bool,
+    /// An answer RRset larger than the limit is cut to the records that fit (TCP).
+    pub cut_rrsets: bool,
+    /// Until when the reply may be sent.
+    pub valid_until: Option<Instant>,
+}
+
+/// The size of a compiled reply in memory, for the answer table's bound.
+impl Compiled {
+    /// Bytes held (body, units, rotations, option data), roughly.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.body.len()
+            + self.units.iter().map(|u| u.len()).sum::<usize>() * std::mem::size_of::<Unit>()
+            + self.rotations.len() * std::mem::size_of::<Rotation>()
+            + self.ede.as_ref().map_or(0, |e| e.len())
+    }
+
+    /// True when it can be sent to an asker whose body limit is `body_limit` (a reply built
+    /// for a smaller limit, with parts left out, must be built again for a larger one).
+    pub fn serves(&self, body_limit: usize) -> bool {
+        self.built_for.is_none_or(|built| body_limit <= built)
+    }
+
+    /// True when it may still be sent at `now`.
+    pub fn fresh(&self, now: Instant) -> bool {
+        self.valid_until.is_none_or(|until| now < until)
+    }
+
+    /// The answer bits.
+    pub fn bits(&self) -> Bits {
+        self.bits
+    }
+}
+
+/// Encodes `message` (its question and sections; its OPT record is left for the renderer,
+/// its Extended DNS Error kept) within `opts.body_limit` bytes.
+pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, CompileError> {
+    let mut buf = Vec::with_capacity(512);
+    let mut writer = Writer {
+        enc: BinEncoder::new(&mut buf),
+        opts,
+        left_out: false,
+        tc: false,
+        rotations: Vec::new(),
+    };
+    writer.emit(|e| e.emit_vec(&[0; HEADER_LEN]))?;
+    for query in &message.queries {
+        writer.emit(|e| query.emit(e))?;
+    }
+    let question_end = writer.enc.offset();
+    let answer = writer.section(&message.answers, Section::Answer)?;
+    let (authority, additional) = if writer.tc {
+        (Vec::new(), Vec::new())
+    } else {
+        let authority = writer.section(&message.authorities, Section::Authority)?;
+        if writer.tc {
+            // The authority section does not fit: the answer alone, truncated.
+            let answer_end = answer.last().map_or(question_end, |u| u.end as usize);
+            writer.enc.set_offset(answer_end);
+            writer.enc.trim();
+            (Vec::new(), Vec::new())
+        } else {
+            let additional = writer.section(&message.additionals, Section::Additional)?;
+            (authority, additional)
+        }
+    };
+    let Writer {
+        left_out,
+        tc,
+        rotations,
+        ..
+    } = writer;
+    let count = |units: &[Unit]| units.iter().map(|u| u.records).sum::<u16>();
+    let md = &message.metadata;
+    let counts = [
+        u16::try_from(message.queries.len()).unwrap_or(u16::MAX),
+        count(&answer),
+        count(&authority),
+        count(&additional),
+    ];
+    for (i, n) in counts.into_iter().enumerate() {
+        buf[4 + 2 * i..6 + 2 * i].copy_from_slice(&n.to_be_bytes());
+    }
+    let ede = message.edns.as_ref().and_then(|edns| {
+        match edns.option(EdnsCode::from(ede::OPTION_CODE)) {
+            Some(EdnsOption::Unknown(_, data)) => Some(data.clone().into_boxed_slice()),
+            _ => None,
+        }
+    });
+    Ok(Compiled {
+        body: buf.into_boxed_slice(),
+        question_end,
+        units: [answer.into(), authority.into(), additional.into()],
+        rotations: rotations.into(),
+        bits: Bits {
+            aa: md.authoritative,
+            ra: md.recursion_available,
+            tc,
+            rcode: u16::from(md.response_code),
+        },
+        ede,
+        built_for: (left_out || tc).then_some(opts.body_limit),
+        valid_until: opts.valid_until,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Answer,
+    Authority,
+    Additional,
+}
+
+/// The state of one compilation.
+struct Writer<'b, 'o> {
+    enc: BinEncoder<'b>,
+    opts: &'o Options<'o>,
+    /// Something was left out for size.
+    left_out: bool,
+    /// The reply is truncated: stop adding sections.
+    tc: bool,
+    rotations: Vec<Rotation>,
+}
+
+impl Writer<'_, '_> {
+    fn emit(
+        &mut self,
+        f: impl FnOnce(&mut BinEncoder<'_>) -> Result<(), hickory_proto::ProtoError>,
+    ) -> Result<(), CompileError> {
+        f(&mut self.enc).map_err(|e| CompileError::Encode(e.to_string()))
+    }
+
+    /// Goes back to `mark`, forgetting what was written after it.
+    fn rewind(&mut self, mark: usize) {
+        self.enc.set_offset(mark);
+        self.enc.trim();
+    }
+
+    fn limit(&self) -> usize {
+        self.opts.body_limit
+    }
+
+    /// Writes the RRsets of one section that fit, each followed by its RRSIG when signing.
+    fn section(&mut self, records: &[Record], section: Section) -> Result<Vec<Unit>, CompileError> {
+        let mut units = Vec::new();
+        for rrset in rrsets(records) {
+            let mark = self.enc.offset();
+            let signer = self.opts.signer.filter(|s| s.signs(rrset));
+            let (starts, records_end) = self.records(rrset)?;
+            let sig_len = signer.map_or(0, Signer::rrsig_len);
+            let fits = self.enc.offset() + sig_len <= self.limit();
+            if fits {
+                let mut n = rrset.len();
+                if let Some(signer) = signer {
+                    let rrsig = signer.rrsig(rrset, self.opts.now_unix)?;
+                    self.emit(|e| rrsig.emit(e))?;
+                    n += 1;
+                }
+                if self.enc.offset() <= self.limit() {
+                    if section == Section::Answer {
+                        self.mark_rotation(rrset, &starts, records_end);
+                    }
+                    units.push(self.unit(n));
+                    continue;
+                }
+            }
+            self.rewind(mark);
+            match section {
+                Section::Additional => self.left_out = true,
+                Section::Answer if units.is_empty() && self.opts.cut_rrsets => {
+                    if let Some(unit) = self.partial(rrset, signer)? {
+                        units.push(unit);
+                    }
+                    self.tc = true;
+                    break;
+                }
+                Section::Answer | Section::Authority => {
+                    self.tc = true;
+                    break;
+                }
+            }
+        }
+        Ok(units)
+    }
+
+    /// Writes the records of `rrset`; returns where each starts and where the last ends.
+    fn records(&mut self, rrset: &[Record]) -> Result<(Vec<usize>, usize), CompileError> {
+        let mut starts = Vec::with_capacity(rrset.len());
+        for record in rrset {
+            starts.push(self.enc.offset());
+            self.emit(|e| record.emit(e))?;
+        }
+        Ok((starts, self.enc.offset()))
+    }
+
+    fn unit(&self, records: usize) -> Unit {
+        Unit {
+            end: u32::try_from(self.enc.offset()).unwrap_or(u32::MAX),
+            records: u16::try_from(records).unwrap_or(u16::MAX),
+        }
+    }
+
+    /// The records of an answer RRset too large for the limit that do fit, signed as they
+    /// are; `None` when not even one does.
+    fn partial(
+        &mut self,
+        rrset: &[Record],
+        signer: Option<&Signer>,
+    ) -> Result<Option<Unit>, CompileError> {
+        let mark = self.enc.offset();
+        let sig_len = signer.map_or(0, Signer::rrsig_len);
+        let mut kept = 0;
+        for record in rrset {
+            let before = self.enc.offset();
+            self.emit(|e| record.emit(e))?;
+            if self.enc.offset() + sig_len > self.limit() {
+                self.rewind(before);
+                break;
+            }
+            kept += 1;
+        }
+        if kept == 0 {
+            self.rewind(mark);
+            return Ok(None);
+        }
+        let mut n = kept;
+        if let Some(signer) = signer {
+            let rrsig = signer.rrsig(&rrset[..kept], self.opts.now_unix)?;
+            self.emit(|e| rrsig.emit(e))?;
+            n += 1;
+        }
+        self.left_out = true;
+        Ok(Some(self.unit(n)))
+    }
+
+    /// Marks an address RRset whose records are all written alike (same length, same owner
+    /// bytes) for rotation; `end` is where its last record ends.
+    fn mark_rotation(&mut self, rrset: &[Record], starts: &[usize], end: usize) {
+        let first = &rrset[0];
+        if !self.opts.rotate
+            || starts.len() < 2
+            || !matches!(first.record_type(), RecordType::A | RecordType::AAAA)
+        {
+            return;
+        }
+        let len = starts[1] - starts[0];
+        let rdata_len = if first.record_type() == RecordType::A {
+            4
+        } else {
+            16
+        };
+        let Some(head_len) = len.checked_sub(rdata_len) else {
+            return;
+        };
+        let head = self.enc.slice_of(starts[0], starts[0] + head_len);
+        let alike = end - starts[starts.len() - 1] == len
+            && starts.windows(2).all(|w| w[1] - w[0] == len)
+            && starts
+                .iter()
+                .all(|&s| self.enc.slice_of(s, s + head_len) == head);
+        if alike {
+            self.rotations.push(Rotation {
+                start: u32::try_from(starts[0]).unwrap_or(u32::MAX),
+                record_len: u32::try_from(len).unwrap_or(u32::MAX),
+                count: u32::try_from(starts.len()).unwrap_or(u32::MAX),
+            });
+        }
+    }
+}
+
+/// The runs of records with the same owner, type and class, in order.
+fn rrsets(records: &[Record]) -> impl Iterator<Item = &[Record]> {
+    records.chunk_by(|a, b| {
+        a.record_type() == b.record_type() && a.dns_class == b.dns_class && a.name == b.name
+    })
+}

@@ -1,0 +1,167 @@
+//! Rendering a compiled reply for one asker: the asker's ID, RD and CD bits and question
+//! (its letter case: owner names written as pointers to the question follow it), the largest
+//! prefix of the body that fits the asker's limit (whole units; TC when the answer or the
+//! authority section does not fit), the address RRsets rotated by one more step for every
+//! reply, and an OPT record when the asker sent one (our payload size, DO echoed, the extended
+//! rcode, the Extended DNS Error of the reply).
+
+use super::compiled::{Compiled, Unit};
+use crate::core::wire::HEADER_LEN;
+
+/// What the reply depends on from the query.
+#[derive(Debug, Clone, Copy)]
+pub struct Asker<'a> {
+    /// The query ID.
+    pub id: u16,
+    /// Recursion desired (echoed).
+    pub rd: bool,
+    /// Checking disabled (echoed).
+    pub cd: bool,
+    /// The question as sent: name (wire format, the asker's case), type, class.
+    pub question: &'a [u8],
+    /// Whether the query had an OPT record, and its DO bit.
+    pub edns: Option<bool>,
+    /// The largest reply the asker takes (OPT included).
+    pub limit: usize,
+}
+
+/// Length of an OPT record without options.
+const OPT_LEN: usize = 11;
+
+/// Option code of Extended DNS Errors.
+const EDE_CODE: u16 = crate::core::ede::OPTION_CODE;
+
+impl Compiled {
+    /// The size of the OPT record this reply gets for `asker` (0 without EDNS).
+    fn opt_len(&self, asker: &Asker<'_>) -> usize {
+        match asker.edns {
+            None => 0,
+            Some(_) => OPT_LEN + self.ede.as_ref().map_or(0, |data| 4 + data.len()),
+        }
+    }
+
+    /// The body limit for `asker`: its limit less the OPT record.
+    pub fn body_limit(&self, asker: &Asker<'_>) -> usize {
+        asker.limit.saturating_sub(self.opt_len(asker))
+    }
+
+    /// Writes the reply for `asker` to `out` (cleared first); `turn` picks the rotation of
+    /// the address RRsets. False when the compiled question does not have the asker's
+    /// length (the asker must be answered another way).
+    pub fn render(
+        &self,
+        asker: &Asker<'_>,
+        our_payload: u16,
+        turn: usize,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        out.clear();
+        if asker.question.len() != self.question_end - HEADER_LEN {
+            return false;
+        }
+        let cut = self.cut(self.body_limit(asker));
+        out.extend_from_slice(&self.body[..cut.end]);
+        out[HEADER_LEN..self.question_end].copy_from_slice(asker.question);
+        for r in &self.rotations {
+            let (start, len) = (r.start as usize, (r.record_len * r.count) as usize);
+            if start + len <= cut.end {
+                let step = (turn % r.count as usize) * r.record_len as usize;
+                out[start..start + len].rotate_left(step);
+            }
+        }
+        let bits = self.bits;
+        out[..2].copy_from_slice(&asker.id.to_be_bytes());
+        out[2] =
+            0x80 | u8::from(bits.aa) << 2 | u8::from(bits.tc || cut.tc) << 1 | u8::from(asker.rd);
+        // Only the low four bits of the rcode fit the header; the rest go into OPT.
+        out[3] = u8::from(bits.ra) << 7 | u8::from(asker.cd) << 4 | (bits.rcode & 0x0f) as u8;
+        let additional = cut.additional + u16::from(asker.edns.is_some());
+        for (i, n) in [cut.answer, cut.authority, additional]
+            .into_iter()
+            .enumerate()
+        {
+            out[6 + 2 * i..8 + 2 * i].copy_from_slice(&n.to_be_bytes());
+        }
+        if let Some(dnssec_ok) = asker.edns {
+            self.opt(dnssec_ok, our_payload, out);
+        }
+        true
+    }
+
+    /// Appends our OPT record.
+    fn opt(&self, dnssec_ok: bool, our_payload: u16, out: &mut Vec<u8>) {
+        let options = self.ede.as_ref().map_or(0, |data| 4 + data.len());
+        out.push(0); // root owner
+        out.extend_from_slice(&41u16.to_be_bytes());
+        out.extend_from_slice(&our_payload.max(512).to_be_bytes());
+        out.push(u8::try_from(self.bits.rcode >> 4).unwrap_or(u8::MAX));
+        out.push(0); // version
+        out.push(if dnssec_ok { 0x80 } else { 0 });
+        out.push(0);
+        out.extend_from_slice(&u16::try_from(options).unwrap_or(0).to_be_bytes());
+        if let Some(data) = &self.ede {
+            out.extend_from_slice(&EDE_CODE.to_be_bytes());
+            out.extend_from_slice(&u16::try_from(data.len()).unwrap_or(0).to_be_bytes());
+            out.extend_from_slice(data);
+        }
+    }
+
+    /// The prefix of the body that fits `limit`, and its record counts.
+    fn cut(&self, limit: usize) -> Cut {
+        let [answer, authority, additional] = &self.units;
+        let all = Cut {
+            end: self.body.len(),
+            answer: records(answer),
+            authority: records(authority),
+            additional: records(additional),
+            tc: false,
+        };
+        if self.body.len() <= limit {
+            return all;
+        }
+        let answers_end = answer.last().map_or(self.question_end, |u| u.end as usize);
+        if answers_end > limit {
+            let kept = answer.partition_point(|u| u.end as usize <= limit);
+            return Cut {
+                end: answer[..kept]
+                    .last()
+                    .map_or(self.question_end, |u| u.end as usize),
+                answer: records(&answer[..kept]),
+                authority: 0,
+                additional: 0,
+                tc: true,
+            };
+        }
+        let authority_end = authority.last().map_or(answers_end, |u| u.end as usize);
+        if authority_end > limit {
+            return Cut {
+                end: answers_end,
+                authority: 0,
+                additional: 0,
+                tc: true,
+                ..all
+            };
+        }
+        let kept = additional.partition_point(|u| u.end as usize <= limit);
+        Cut {
+            end: additional[..kept]
+                .last()
+                .map_or(authority_end, |u| u.end as usize),
+            additional: records(&additional[..kept]),
+            ..all
+        }
+    }
+}
+
+/// A prefix of a compiled body.
+struct Cut {
+    end: usize,
+    answer: u16,
+    authority: u16,
+    additional: u16,
+    tc: bool,
+}
+
+fn records(units: &[Unit]) -> u16 {
+    units.iter().map(|u| u.records).sum()
+}
