@@ -12,6 +12,7 @@ PACKAGES=(
   bind9-utils ldnsutils          # DNSSEC tests: dnssec-keygen, drill
   systemd                        # systemd-socket-activate for the socket activation test
   openssl                        # test CA and certificates for etcd TLS
+  knot                           # the reference server of the differential test (knotd)
   debhelper dpkg-dev lintian scdoc man-db rpm git  # packaging: .deb, .rpm, man page
   procps                         # ps, in the packaging test
   systemd-container debootstrap  # a bookworm container: the .deb installed, the README on a clean machine

@@ -251,6 +251,17 @@ pub(crate) fn status(dig_output: &str) -> Option<String> {
         .map(|s| s.split(',').next().unwrap_or("").to_owned())
 }
 
+/// A recursion-desired query for `name`/`qtype` with a random ID.
+fn query_message(name: &str, qtype: RecordType) -> Option<Message> {
+    let mut m = Message::query();
+    #[allow(clippy::cast_possible_truncation)] // any 16 random bits make an ID
+    let id = rand_suffix() as u16;
+    m.metadata.id = id;
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::from_ascii(name).ok()?, qtype));
+    Some(m)
+}
+
 /// One UDP query with hickory, for checks dig cannot express.
 pub(crate) fn udp_query(
     server: SocketAddr,
@@ -260,16 +271,34 @@ pub(crate) fn udp_query(
 ) -> Option<Message> {
     let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
     sock.set_read_timeout(Some(timeout)).ok()?;
-    let mut m = Message::query();
-    #[allow(clippy::cast_possible_truncation)] // any 16 random bits make an ID
-    let id = rand_suffix() as u16;
-    m.metadata.id = id;
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(Name::from_ascii(name).ok()?, qtype));
-    sock.send_to(&m.to_vec().ok()?, server).ok()?;
+    sock.send_to(&query_message(name, qtype)?.to_vec().ok()?, server)
+        .ok()?;
     let mut buf = [0u8; 65535];
     let (n, _) = sock.recv_from(&mut buf).ok()?;
     Message::from_vec(&buf[..n]).ok()
+}
+
+/// One TCP query with hickory (length-prefixed, RFC 7766), every socket operation bounded by
+/// `timeout`.
+pub(crate) fn tcp_query(
+    server: SocketAddr,
+    name: &str,
+    qtype: RecordType,
+    timeout: Duration,
+) -> Option<Message> {
+    use std::io::Write;
+    let wire = query_message(name, qtype)?.to_vec().ok()?;
+    let mut conn = std::net::TcpStream::connect_timeout(&server, timeout).ok()?;
+    conn.set_read_timeout(Some(timeout)).ok()?;
+    conn.set_write_timeout(Some(timeout)).ok()?;
+    let mut framed = u16::try_from(wire.len()).ok()?.to_be_bytes().to_vec();
+    framed.extend_from_slice(&wire);
+    conn.write_all(&framed).ok()?;
+    let mut len = [0u8; 2];
+    conn.read_exact(&mut len).ok()?;
+    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    conn.read_exact(&mut reply).ok()?;
+    Message::from_vec(&reply).ok()
 }
 
 /// Polls `check` every 50 ms until it is true or `limit` passes.
