@@ -596,6 +596,7 @@ impl TryFrom<Raw> for LogLevel {
 
 setting_type!(
     Toggle,
+    ByteSize,
     Capacity,
     Text,
     Secret,
