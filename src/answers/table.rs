@@ -117,9 +117,6 @@ impl Weighter<Key, Arc<Compiled>> for Bytes {
     }
 }
 
-/// The bytes a table holds at most.
-pub const CAPACITY: u64 = 8 << 20;
-
 /// Entries expected per byte of capacity, for sizing the table's first allocation.
 const TYPICAL_ENTRY_BYTES: u64 = 512;
 
@@ -133,9 +130,10 @@ pub struct Table {
 }
 
 impl Table {
-    /// An empty table for `snapshot` and `serving`, holding at most [`CAPACITY`] bytes.
+    /// An empty table for `snapshot` and `serving`, holding at most the bytes its
+    /// `answer_cache` setting allows.
     pub fn new(snapshot: Arc<Snapshot>, serving: Arc<Serving>) -> Self {
-        let bytes = CAPACITY;
+        let bytes = serving.cfg.settings.answer_cache.0;
         let entries = (bytes > 0).then(|| {
             let items = usize::try_from(bytes / TYPICAL_ENTRY_BYTES)
                 .unwrap_or(1)

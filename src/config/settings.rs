@@ -5,8 +5,8 @@
 
 use super::table::settings;
 use super::values::{
-    Addrs, Bounded, Capacity, Endpoints, FilePath, Fqdn, KeyBasename, ListenAddrs, LogLevel,
-    LogTarget, Mailbox, Maybe, Networks, Prefix, Secret, Span, Text, Toggle,
+    Addrs, Bounded, ByteSize, Capacity, Endpoints, FilePath, Fqdn, KeyBasename, ListenAddrs,
+    LogLevel, LogTarget, Mailbox, Maybe, Networks, Prefix, Secret, Span, Text, Toggle,
 };
 
 /// The largest TTL a record may carry (RFC 2181 §8: 2^31 − 1).
@@ -108,5 +108,8 @@ settings! {
         query_log: Toggle, flag "verbose" / "query-log", key "verbose", default "false";
         /// Log level: error, warn, info, debug or trace.
         log_level: LogLevel, flag "log-level", default "info";
+        /// Memory for compiled answers (bytes, or with a unit: 8MiB); 0 compiles every reply
+        /// for its query.
+        answer_cache: ByteSize, flag "answer-cache", default "8MiB";
     }
 }
