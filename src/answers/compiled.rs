@@ -244,9 +244,9 @@ impl Writer<'_, '_> {
         for rrset in rrsets(records) {
             let mark = self.enc.offset();
             let signer = self.opts.signer.filter(|s| s.signs(rrset));
-            let (starts, records_end) = self.records(rrset)?;
             let sig_len = signer.map_or(0, Signer::rrsig_len);
-            let fits = self.enc.offset() + sig_len <= self.limit();
+            let written = self.records(rrset, sig_len)?;
+            let fits = written.is_some();
             if fits {
                 let mut n = rrset.len();
                 if let Some(signer) = signer {
@@ -255,8 +255,8 @@ impl Writer<'_, '_> {
                     n += 1;
                 }
                 if self.enc.offset() <= self.limit() {
-                    if section == Section::Answer {
-                        self.mark_rotation(rrset, &starts, records_end);
+                    if let (Section::Answer, Some((starts, end))) = (section, &written) {
+                        self.mark_rotation(rrset, starts, *end);
                     }
                     units.push(self.unit(n));
                     continue;
@@ -281,14 +281,23 @@ impl Writer<'_, '_> {
         Ok(units)
     }
 
-    /// Writes the records of `rrset`; returns where each starts and where the last ends.
-    fn records(&mut self, rrset: &[Record]) -> Result<(Vec<usize>, usize), CompileError> {
+    /// Writes the records of `rrset` while they fit the limit with `reserve` bytes to spare;
+    /// returns where each starts and where the last ends, or `None` (with some records
+    /// written: the caller rewinds) as soon as one does not fit.
+    fn records(
+        &mut self,
+        rrset: &[Record],
+        reserve: usize,
+    ) -> Result<Option<(Vec<usize>, usize)>, CompileError> {
         let mut starts = Vec::with_capacity(rrset.len());
         for record in rrset {
             starts.push(self.enc.offset());
-            self.emit(|e| record.emit(e))?;
+            if record.emit(&mut self.enc).is_err() || self.enc.offset() + reserve > self.limit() {
+                // Past the limit (or past what a message can hold): it does not fit.
+                return Ok(None);
+            }
         }
-        Ok((starts, self.enc.offset()))
+        Ok(Some((starts, self.enc.offset())))
     }
 
     fn unit(&self, records: usize) -> Unit {
@@ -310,8 +319,7 @@ impl Writer<'_, '_> {
         let mut kept = 0;
         for record in rrset {
             let before = self.enc.offset();
-            self.emit(|e| record.emit(e))?;
-            if self.enc.offset() + sig_len > self.limit() {
+            if record.emit(&mut self.enc).is_err() || self.enc.offset() + sig_len > self.limit() {
                 self.rewind(before);
                 break;
             }

@@ -9,7 +9,10 @@ use hickory_proto::rr::rdata::{CNAME, HINFO};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::answer::address::{addresses, Want};
-use super::answer::{mx, name, negative, ns_soa, ptr, record, srv, stub, txt, Ctx};
+use super::answer::{
+    mx, name, negative, ns_soa, ptr, record, srv, stub, txt, wire_len, Ctx, MAX_LOOKUP_RESULTS,
+    MAX_UDP_LOOKUP_RESULTS,
+};
 use super::ede::{self, ExtendedError};
 use super::edns;
 use super::outcome::{Externals, Outcome, Reply, Source};
@@ -50,7 +53,16 @@ pub fn decide(
         };
         return policy(reply);
     }
-    let mut ctx = Ctx::new(snap, cfg, externals, now);
+    let max_results = match req.transport {
+        Transport::Udp => MAX_UDP_LOOKUP_RESULTS,
+        Transport::Tcp => MAX_LOOKUP_RESULTS,
+    };
+    // What the header and the question take of the reply.
+    let question = 12 + wire_len(req.qname()) + 4;
+    let room = edns::size_limit(req, cfg.edns_payload).saturating_sub(question);
+    let mut ctx = Ctx::new(snap, cfg, externals, now)
+        .with_max_results(max_results)
+        .with_room(room);
     let Some(qname) = name_text(req.qname()) else {
         // A label no key can hold: foreign names are forwarded, ours do not exist.
         let text = req.qname().to_lowercase().to_ascii();

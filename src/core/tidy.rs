@@ -24,6 +24,11 @@ pub fn group_rrsets(records: Vec<Record>) -> Vec<Vec<Record>> {
     sets
 }
 
+/// True when `a` and `b` belong to one RRset.
+fn same_set(a: &Record, b: &Record) -> bool {
+    a.record_type() == b.record_type() && a.dns_class == b.dns_class && a.name == b.name
+}
+
 /// Removes repeated records, keeping the first; of several CNAMEs with one owner only the
 /// first stays.
 fn dedup(records: Vec<Record>) -> Vec<Record> {
@@ -44,12 +49,52 @@ pub fn equalize_ttls(rrset: &mut [Record]) {
     }
 }
 
-/// Dedup, RRsets together, equal TTLs: for one section.
+/// Dedup, RRsets together, equal TTLs: for one section. Records the core writes are mostly
+/// in runs of one RRset already (an answer's addresses, one glue RRset per target): when no
+/// RRset is split over two runs, each run is deduplicated and equalized where it stands,
+/// which costs a comparison per record instead of hashing every name.
 pub fn tidy(records: &mut Vec<Record>) {
-    let sets = group_rrsets(dedup(std::mem::take(records)));
-    for mut set in sets {
-        equalize_ttls(&mut set);
-        records.extend(set);
+    let runs: Vec<std::ops::Range<usize>> = records
+        .chunk_by(same_set)
+        .scan(0, |start, run| {
+            let range = *start..*start + run.len();
+            *start = range.end;
+            Some(range)
+        })
+        .collect();
+    let mut keys = HashSet::with_capacity(runs.len());
+    let split = runs.len() > 1
+        && !runs.iter().all(|run| {
+            let first = &records[run.start];
+            keys.insert((first.name.clone(), first.record_type(), first.dns_class))
+        });
+    if split {
+        let sets = group_rrsets(dedup(std::mem::take(records)));
+        for mut set in sets {
+            equalize_ttls(&mut set);
+            records.extend(set);
+        }
+        return;
+    }
+    let mut repeated = vec![false; records.len()];
+    for run in &runs {
+        let set = &records[run.clone()];
+        if set[0].record_type() == RecordType::CNAME {
+            repeated[run.start + 1..run.end].fill(true);
+        } else if set.len() > 1 {
+            let mut seen: HashSet<&RData> = HashSet::with_capacity(set.len());
+            for (i, record) in set.iter().enumerate() {
+                repeated[run.start + i] = !seen.insert(&record.data);
+            }
+        }
+    }
+    let mut index = 0;
+    records.retain(|_| {
+        index += 1;
+        !repeated[index - 1]
+    });
+    for run in records.chunk_by_mut(same_set) {
+        equalize_ttls(run);
     }
 }
 

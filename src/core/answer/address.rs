@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{group, name, record, Ctx};
+use super::{group, name, record, Ctx, RECORD_OVERHEAD};
 use crate::core::outcome::{ExternalQuery, ExternalResult};
 use crate::core::service::Host;
 
@@ -78,7 +78,8 @@ fn chase(
         match &entry.service.host {
             Host::None => {}
             Host::Ip(ip) => {
-                if want.accepts(ip) {
+                let size = RECORD_OVERHEAD + if ip.is_ipv4() { 4 } else { 16 };
+                if want.accepts(ip) && ctx.claim(size) {
                     addrs.push(address_record(owner, ttl, *ip));
                 }
             }

@@ -11,6 +11,9 @@ pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
     let Some(first) = entries.first() else {
         return entries;
     };
+    if entries.iter().all(|e| e.service.group.is_empty()) {
+        return entries;
+    }
     let mut group: &str = &first.service.group;
     let mut depth = first.depth();
     for entry in &entries {

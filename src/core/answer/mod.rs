@@ -44,6 +44,12 @@ pub struct Ctx<'a> {
     /// Until when the answer stays as computed: the first moment a lease-capped TTL in it
     /// drops, or a lease in it runs out.
     valid_until: Cell<Option<Instant>>,
+    /// The most services one look-up returns.
+    max_results: usize,
+    /// Bytes of the reply's size limit not yet taken by the answer records built so far
+    /// (counted at their smallest encoding). Once used up, the reply is truncated however the
+    /// rest would look, so no more answer records, nor glue, are built.
+    room: Cell<usize>,
 }
 
 /// The most store look-ups one query makes. CNAME chains and SRV/MX targets fan out (each
@@ -56,9 +62,15 @@ pub const MAX_LOOKUPS: usize = 128;
 /// holds and whatever the name asks.
 pub const MAX_INDEX_WORK: u32 = 12_000;
 
-/// Upper bound on the services one look-up returns; a reply cannot carry more anyway (a
-/// 64 KiB TCP message holds about 4000 address records).
-pub const MAX_LOOKUP_RESULTS: usize = 4096;
+/// Upper bound on the services one look-up returns over TCP. A 64 KiB message holds about
+/// 4000 address records or 1400 SRV records at most; a name with more services than this is
+/// answered with the records of the first ones.
+pub const MAX_LOOKUP_RESULTS: usize = 2048;
+
+/// Upper bound on the services one look-up returns over UDP: a 1232-byte reply holds at most
+/// 77 address records, so a name with more services than this is answered truncated either
+/// way (TC), and the client asks again over TCP.
+pub const MAX_UDP_LOOKUP_RESULTS: usize = 512;
 
 impl<'a> Ctx<'a> {
     /// A context with no needs yet and the whole budget.
@@ -77,7 +89,44 @@ impl<'a> Ctx<'a> {
             lookups_left: Cell::new(MAX_LOOKUPS),
             budget: Budget::new(MAX_INDEX_WORK),
             valid_until: Cell::new(None),
+            max_results: MAX_LOOKUP_RESULTS,
+            room: Cell::new(usize::MAX),
         }
+    }
+
+    /// This context for a reply of at most `bytes` (after header and question).
+    #[must_use]
+    pub fn with_room(self, bytes: usize) -> Self {
+        self.room.set(bytes);
+        self
+    }
+
+    /// Takes `bytes` (the smallest encoding of an answer record about to be built) from the
+    /// room left; false when the reply is already full, and the record need not be built.
+    pub fn claim(&self, bytes: usize) -> bool {
+        let room = self.room.get();
+        self.room.set(room.saturating_sub(bytes));
+        room > 0
+    }
+
+    /// Runs `f` (which builds glue, not answer records) without taking room.
+    pub fn unclaimed<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let room = self.room.replace(usize::MAX);
+        let out = f(self);
+        self.room.set(room);
+        out
+    }
+
+    /// True when the answer records built fill the reply: glue would not be sent.
+    pub fn full(&self) -> bool {
+        self.room.get() == 0
+    }
+
+    /// This context with look-ups cut at `max_results` services.
+    #[must_use]
+    pub fn with_max_results(mut self, max_results: usize) -> Self {
+        self.max_results = max_results;
+        self
     }
 
     /// Takes one look-up from the query's allowance; false when none is left.
@@ -96,7 +145,7 @@ impl<'a> Ctx<'a> {
                 if self.ttl(e).is_some() {
                     entries.push(e);
                 }
-                if entries.len() < MAX_LOOKUP_RESULTS {
+                if entries.len() < self.max_results {
                     ControlFlow::Continue(())
                 } else {
                     ControlFlow::Break(())
@@ -181,6 +230,19 @@ pub fn record(owner: &Name, ttl: u32, data: RData) -> Record {
     r.dns_class = DNSClass::IN;
     r
 }
+
+/// The length of `name` in wire format, uncompressed.
+pub fn wire_len(name: &Name) -> usize {
+    if name.is_root() {
+        1
+    } else {
+        name.len() + 1
+    }
+}
+
+/// Records are at least this long when their owner is a compression pointer: pointer 2,
+/// type, class, TTL, length 10.
+pub const RECORD_OVERHEAD: usize = 12;
 
 /// A hickory name from our lowercase text form; `None` for text hickory refuses.
 pub fn name(text: &str) -> Option<Name> {

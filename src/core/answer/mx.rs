@@ -5,7 +5,7 @@ use hickory_proto::rr::rdata::MX;
 use hickory_proto::rr::{Name, RData, Record};
 
 use super::targets::Targets;
-use super::{record, Ctx};
+use super::{record, Ctx, RECORD_OVERHEAD};
 
 /// MX records of `lookup` owned by `owner` and their additional records; `None` when the name
 /// does not exist.
@@ -18,6 +18,10 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
     let mut answers = Vec::new();
     for entry in entries.into_iter().filter(|e| e.service.mail) {
         let Some(ttl) = ctx.ttl(entry) else { continue };
+        // Preference and a target that may be a compression pointer.
+        if !ctx.claim(RECORD_OVERHEAD + 4) {
+            break;
+        }
         let Some(target) = targets.target(ctx, entry, ttl) else {
             continue;
         };

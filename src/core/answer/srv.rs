@@ -7,7 +7,7 @@ use hickory_proto::rr::rdata::SRV;
 use hickory_proto::rr::{Name, RData, Record};
 
 use super::targets::Targets;
-use super::{group, record, Ctx};
+use super::{group, record, wire_len, Ctx, RECORD_OVERHEAD};
 
 /// A weight of 0 (not given) counts as this.
 const DEFAULT_WEIGHT: u32 = 100;
@@ -45,9 +45,14 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
     let mut answers = Vec::with_capacity(entries.len());
     for entry in entries {
         let Some(ttl) = ctx.ttl(entry) else { continue };
+        if ctx.full() {
+            break;
+        }
         let Some(target) = targets.target(ctx, entry, ttl) else {
             continue;
         };
+        // Priority, weight, port and the target, never compressed in SRV (RFC 2782).
+        ctx.claim(RECORD_OVERHEAD + 6 + wire_len(&target));
         let priority = ctx.priority(entry);
         let weight = percentage(entry.service.weight, sums[&priority]);
         let srv = SRV::new(priority, weight, entry.service.port, target);

@@ -9,7 +9,7 @@ use hickory_proto::rr::{Name, Record};
 
 use super::address::{address_record, addresses, external, Want};
 use super::{name, Ctx};
-use crate::core::path::{path_to_name, strip_labels};
+use crate::core::path::strip_labels;
 use crate::core::service::Host;
 use crate::core::snapshot::Entry;
 
@@ -28,17 +28,18 @@ impl Targets {
         match &entry.service.host {
             Host::None => None,
             Host::Ip(ip) => {
-                let own = path_to_name(&entry.path);
-                let target = name(strip_labels(&own, usize::from(entry.service.target_strip)))?;
-                self.additional.push(address_record(&target, ttl, *ip));
+                let target = target_name(&entry.path, usize::from(entry.service.target_strip))?;
+                if !ctx.full() {
+                    self.additional.push(address_record(&target, ttl, *ip));
+                }
                 Some(target)
             }
             Host::Name(host) => {
                 let text = strip_labels(host, usize::from(entry.service.target_strip)).to_owned();
                 let target = name(&text)?;
-                if self.seen.insert(text.clone()) {
+                if !ctx.full() && self.seen.insert(text.clone()) {
                     let glue = if ctx.in_zone(&text) {
-                        addresses(ctx, &text, &target, Want::Both)
+                        ctx.unclaimed(|ctx| addresses(ctx, &text, &target, Want::Both))
                     } else {
                         external(ctx, &text, Want::Both)
                     };
@@ -46,6 +47,39 @@ impl Targets {
                 }
                 Some(target)
             }
+        }
+    }
+}
+
+/// The name of the key at `path` without its first `strip` labels (all of them are kept when
+/// that would leave none), built from the labels without going through text.
+fn target_name(path: &str, strip: usize) -> Option<Name> {
+    let labels = path.split('/').count();
+    let keep = if strip >= labels {
+        labels
+    } else {
+        labels - strip
+    };
+    let labels: Vec<&[u8]> = path.split('/').take(keep).map(str::as_bytes).collect();
+    Name::from_labels(labels.into_iter().rev())
+        .ok()
+        .map(|mut n| {
+            n.set_fqdn(true);
+            n
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::path::path_to_name;
+
+    #[test]
+    fn target_names_from_paths() {
+        let path = "local/skydns/east/production/rails/1";
+        for strip in [0, 1, 2, 7] {
+            let want = name(strip_labels(&path_to_name(path), strip)).unwrap();
+            assert_eq!(target_name(path, strip), Some(want), "strip {strip}");
         }
     }
 }

@@ -4,7 +4,7 @@
 use hickory_proto::rr::rdata::TXT;
 use hickory_proto::rr::{Name, RData, Record};
 
-use super::{group, record, Ctx};
+use super::{group, record, Ctx, RECORD_OVERHEAD};
 
 /// Splits text into pieces of at most 255 bytes (a character-string's limit).
 pub fn split255(text: &str) -> Vec<&[u8]> {
@@ -23,6 +23,9 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<Vec<Recor
             continue;
         }
         let Some(ttl) = ctx.ttl(entry) else { continue };
+        if !ctx.claim(RECORD_OVERHEAD + entry.service.text.len()) {
+            break;
+        }
         let txt = TXT::from_bytes(split255(&entry.service.text));
         answers.push(record(owner, ttl, RData::TXT(txt)));
     }
