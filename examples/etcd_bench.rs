@@ -2,7 +2,8 @@
 //! starts a fresh etcd on a loopback port, puts N services, starts skydns on it and reports:
 //! the load time (skydns start until it answers for the last service), skydns' RSS, the cost
 //! of one snapshot update at that size, and the time from an etcd put to the first DNS answer
-//! that shows it (median and p99 over many puts).
+//! that shows it (median and p99 over many puts), while dnsperf asks for the services at
+//! `LOAD_QPS` queries per second when that variable is set.
 //!
 //! Usage: etcd_bench SKYDNS_BIN N[,N...] [PUTS]
 
@@ -201,6 +202,43 @@ fn bench(skydns: &str, n: usize, puts: usize, rt: &tokio::runtime::Runtime) {
     let load = started.elapsed();
     let rss = rss_kib(skydns_proc.0.id());
 
+    // Optional load while the puts are timed: dnsperf asking for the services at LOAD_QPS.
+    let load_qps: u64 = std::env::var("LOAD_QPS")
+        .ok()
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    let _dnsperf = (load_qps > 0).then(|| {
+        let queries = dir.join("queries.txt");
+        let names: String = (0..n)
+            .step_by((n / 1000).max(1))
+            .map(|i| format!("svc{i}.s{}.bench.skydns.local A\n", i % 100))
+            .collect();
+        std::fs::write(&queries, names).expect("query file");
+        Killed(
+            Command::new("dnsperf")
+                .args([
+                    "-s",
+                    "127.0.0.1",
+                    "-p",
+                    &dns_port.to_string(),
+                    "-c",
+                    "4",
+                    "-l",
+                    "3600",
+                ])
+                .arg("-Q")
+                .arg(load_qps.to_string())
+                .arg("-d")
+                .arg(&queries)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start dnsperf (Debian package dnsperf)"),
+        )
+    });
+    if load_qps > 0 {
+        std::thread::sleep(Duration::from_secs(2));
+    }
     let probe = Name::from_ascii("probe.bench.skydns.local.").expect("name");
     let mut lags = Vec::with_capacity(puts);
     for p in 0..puts {
@@ -220,8 +258,13 @@ fn bench(skydns: &str, n: usize, puts: usize, rt: &tokio::runtime::Runtime) {
     }
     lags.sort();
     let rss_after = rss_kib(skydns_proc.0.id());
+    let under = if load_qps > 0 {
+        format!(" under {load_qps} queries/s")
+    } else {
+        String::new()
+    };
     println!(
-        "N={n:>6}  load {:>7.0} ms  RSS {:>6.1} MiB (after puts {:>6.1} MiB)  update {:>7.1} µs/batch  put->answer median {:>5.2} ms p99 {:>5.2} ms ({puts} puts)",
+        "N={n:>6}  load {:>7.0} ms  RSS {:>6.1} MiB (after puts {:>6.1} MiB)  update {:>7.1} µs/batch  put->answer median {:>5.2} ms p99 {:>5.2} ms ({puts} puts{under})",
         load.as_secs_f64() * 1000.0,
         rss as f64 / 1024.0,
         rss_after as f64 / 1024.0,

@@ -5,6 +5,10 @@
 //! names reached so far (one index seek per child, never an entry scan). A pattern naming a
 //! label that no entry has at its depth is rejected by the presence index without a walk.
 //!
+//! Where the rest of a pattern has no literal label, or only labels that many entries have at
+//! their depth, the matches are dense: the subtree reached is read in order and each entry
+//! checked against the pattern, which costs less per match than a seek per child.
+//!
 //! Every entry looked at and every seek is charged to the query's [`Budget`]; a walk that
 //! runs out ends with what it found (and says so), so no query costs more than the budget
 //! however the store or the name is shaped.
@@ -18,6 +22,10 @@ use super::snapshot::{Entry, Snapshot};
 
 /// Budget units one index seek costs (looking at one entry costs 1).
 const SEEK_COST: u32 = 8;
+
+/// A literal label that at least this many entries have at its depth is common: the rest of
+/// a pattern whose literals are all common is matched by reading the subtree.
+const COMMON_LABEL: u32 = 256;
 
 /// The index work one query may do, in units of entries looked at.
 #[derive(Debug)]
@@ -133,6 +141,15 @@ impl<'s> Walk<'s, '_> {
             let child = join(node, segment);
             return self.descend(&child, pos + 1, f);
         }
+        let rarest = self.segments[pos..]
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !is_wildcard_label(s))
+            .map(|(i, s)| self.snap.label_count(pos + i, s))
+            .min();
+        if rarest.is_none_or(|count| count >= COMMON_LABEL) {
+            return self.read_matching(node, pos, f);
+        }
         // Every child of `node`: the first entry below it names the first child; the first
         // entry after that child's subtree names the next one.
         let below = if node.is_empty() {
@@ -162,6 +179,36 @@ impl<'s> Walk<'s, '_> {
             self.bound.push_str(&child);
             self.bound.push('\u{1}');
         }
+    }
+}
+
+impl<'s> Walk<'s, '_> {
+    /// Reads the subtree of `node` in order, offering the entries that match
+    /// `segments[pos..]` below it.
+    fn read_matching(
+        &mut self,
+        node: &str,
+        pos: usize,
+        f: &mut dyn FnMut(&'s Arc<Entry>) -> ControlFlow<()>,
+    ) -> (ControlFlow<()>, Visit) {
+        let pattern = &self.segments[pos..];
+        let skip = if node.is_empty() { 0 } else { node.len() + 1 };
+        let matching = |entry: &Entry| {
+            let mut labels = entry.path.get(skip..).unwrap_or("").split('/');
+            pattern.iter().all(|want| {
+                labels.next().is_some_and(|have| {
+                    !have.is_empty() && (is_wildcard_label(want) || *want == have)
+                })
+            })
+        };
+        let mut matched = |entry: &'s Arc<Entry>| {
+            if matching(entry) {
+                f(entry)
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        offer_subtree(self.snap, node, self.budget, &mut matched)
     }
 }
 

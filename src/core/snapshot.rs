@@ -278,7 +278,15 @@ impl Snapshot {
 
     /// True when some entry has `label` at `depth`.
     pub fn has_label(&self, depth: usize, label: &str) -> bool {
-        self.presence.contains_key(&presence_key(depth, label))
+        self.label_count(depth, label) > 0
+    }
+
+    /// How many entries have `label` at `depth`.
+    pub fn label_count(&self, depth: usize, label: &str) -> u32 {
+        self.presence
+            .get(&presence_key(depth, label))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The SOA serial of this snapshot (the store revision or load time).

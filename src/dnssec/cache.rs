@@ -15,9 +15,10 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::sign::{Window, INCEPTION_SKEW, VALIDITY};
 
-/// The identity of one RRset as signed by one key.
+/// The identity of one RRset as signed by one key: a SHA-256 digest of the key tag, owner,
+/// type, class and sorted canonical rdata, so an entry is small however large the RRset.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RrsetKey(Vec<u8>);
+pub struct RrsetKey([u8; 32]);
 
 impl RrsetKey {
     /// The key of `rrset` (one owner, type and class) signed with `key_tag`; `None` when
@@ -45,7 +46,10 @@ impl RrsetKey {
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(&rdata);
         }
-        Some(RrsetKey(out))
+        let digest = ring::digest::digest(&ring::digest::SHA256, &out);
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        Some(RrsetKey(key))
     }
 }
 

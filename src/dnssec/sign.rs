@@ -1,11 +1,13 @@
 //! RRSIGs over one RRset (RFC 4034 §3, RFC 4035 §2.2): inception an hour in the past (clock
 //! skew), expiration a week ahead, RRSIG TTL and original TTL equal to the RRset TTL (a cached
 //! RRSIG served later for a TTL that has counted down keeps its larger original TTL), labels
-//! not counting a leading `*`, signer = the zone. The time is passed in.
+//! not counting a leading `*`, signer = the zone. The time is passed in. The data signed
+//! (RFC 4034 §3.1.8.1) is built here without a size limit, so an RRset of any size that fits a
+//! message can be signed.
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, SigInput, RRSIG};
-use hickory_proto::dnssec::TBS;
-use hickory_proto::rr::{RData, Record, SerialNumber};
+use hickory_proto::rr::{Name, RData, Record, SerialNumber};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
 use super::key::{SignError, ZoneKey};
 
@@ -51,9 +53,8 @@ pub fn sign_rrset(key: &ZoneKey, rrset: &[Record], window: Window) -> Result<Rec
         key_tag: key.key_tag,
         signer_name: key.zone.clone(),
     };
-    let tbs = TBS::from_input(&first.name, first.dns_class, &input, rrset.iter())
-        .map_err(|e| SignError(e.to_string()))?;
-    let sig = key.sign(tbs.as_ref())?;
+    let tbs = to_be_signed(&first.name, first.dns_class, &input, rrset)?;
+    let sig = key.sign(&tbs)?;
     let rrsig = RRSIG::from_sig(input, sig);
     let mut record = Record::from_rdata(
         first.name.clone(),
@@ -62,4 +63,93 @@ pub fn sign_rrset(key: &ZoneKey, rrset: &[Record], window: Window) -> Result<Rec
     );
     record.dns_class = first.dns_class;
     Ok(record)
+}
+
+/// `bytes` of one encodable in canonical form (lowercase, uncompressed names).
+fn canonical(item: &impl BinEncodable) -> Result<Vec<u8>, SignError> {
+    let mut out = Vec::new();
+    let mut encoder = BinEncoder::new(&mut out);
+    encoder.set_canonical_form(true);
+    item.emit(&mut encoder)
+        .map_err(|e| SignError(e.to_string()))?;
+    Ok(out)
+}
+
+/// The signed data: the RRSIG RDATA without its signature, then every RR of the set in
+/// canonical form and order (RFC 4034 §3.1.8.1, §6). The owner is the RRset's own name: our
+/// signatures count every label but a leading `*`, which is what a validator rebuilds.
+fn to_be_signed(
+    owner: &Name,
+    class: hickory_proto::rr::DNSClass,
+    input: &SigInput,
+    rrset: &[Record],
+) -> Result<Vec<u8>, SignError> {
+    let prefix = canonical(&RRSIG::from_sig(input.clone(), Vec::new()))?;
+    let mut name = Vec::new();
+    let mut encoder = BinEncoder::new(&mut name);
+    encoder.set_name_encoding(NameEncoding::UncompressedLowercase);
+    owner
+        .emit(&mut encoder)
+        .map_err(|e| SignError(e.to_string()))?;
+    let mut rdatas = rrset
+        .iter()
+        .map(|r| canonical(&r.data))
+        .collect::<Result<Vec<_>, _>>()?;
+    rdatas.sort();
+    rdatas.dedup();
+    let mut tbs = prefix;
+    for rdata in rdatas {
+        tbs.extend_from_slice(&name);
+        tbs.extend_from_slice(&u16::from(input.type_covered).to_be_bytes());
+        tbs.extend_from_slice(&u16::from(class).to_be_bytes());
+        tbs.extend_from_slice(&input.original_ttl.to_be_bytes());
+        let len = u16::try_from(rdata.len()).map_err(|_| SignError("RDATA over 64 KiB".into()))?;
+        tbs.extend_from_slice(&len.to_be_bytes());
+        tbs.extend_from_slice(&rdata);
+    }
+    Ok(tbs)
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::dnssec::TBS;
+    use hickory_proto::rr::rdata::A;
+
+    use super::*;
+
+    #[test]
+    fn the_signed_data_is_what_hickory_builds_and_has_no_size_limit() {
+        let owner = Name::from_ascii("Web.SkyDNS.local.").unwrap();
+        let input = SigInput {
+            type_covered: hickory_proto::rr::RecordType::A,
+            algorithm: hickory_proto::dnssec::Algorithm::ECDSAP256SHA256,
+            num_labels: 3,
+            original_ttl: 60,
+            sig_expiration: SerialNumber::new(2),
+            sig_inception: SerialNumber::new(1),
+            key_tag: 7,
+            signer_name: Name::from_ascii("skydns.local.").unwrap(),
+        };
+        let rrset = |n: u16| -> Vec<Record> {
+            (0..n)
+                .rev()
+                .map(|i| {
+                    let [hi, lo] = i.to_be_bytes();
+                    Record::from_rdata(owner.clone(), 60, RData::A(A::new(10, 0, hi, lo)))
+                })
+                .collect()
+        };
+        let small = rrset(20);
+        let ours = to_be_signed(&owner, small[0].dns_class, &input, &small).unwrap();
+        let theirs = TBS::from_input(&owner, small[0].dns_class, &input, small.iter()).unwrap();
+        assert_eq!(ours, theirs.as_ref());
+        let big = rrset(3000);
+        assert!(TBS::from_input(&owner, big[0].dns_class, &input, big.iter()).is_err());
+        assert!(
+            to_be_signed(&owner, big[0].dns_class, &input, &big)
+                .unwrap()
+                .len()
+                > 65_535
+        );
+    }
 }
