@@ -19,10 +19,10 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::answers::serving::{Serving, ServingCell};
 use crate::config::cli::{Cli, Command};
 use crate::config::{self, Loaded, LogTarget, StartupConfig};
 use crate::dnssec;
+use crate::net::serving::{Serving, ServingCell};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
 use crate::store::start::StoreSource;
@@ -82,10 +82,11 @@ fn run_service(cli: Cli, first: Loaded, log: LogControl) -> Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let serving = Arc::new(ArcSwap::from_pointee(Serving {
-        cfg: first.runtime,
+    let serving = Arc::new(ArcSwap::from_pointee(Serving::new(
+        first.runtime,
         signer,
-    }));
+        None,
+    )));
     let code = runtime.block_on(serve(
         cli,
         first.startup,
@@ -223,6 +224,7 @@ fn start_servers(
         idle_timeout: startup.tcp_idle_timeout,
         read_timeout: Duration::from_secs(2),
         max_connections: startup.tcp_max_connections,
+        max_per_client: startup.tcp_max_per_client,
     };
     let workers = sockets.workers_per_udp_socket();
     let mut tasks = vec![udp::serve(sockets.udp, workers, handler, stop)?];

@@ -35,7 +35,7 @@ fn samples(key: &str, dir: &Path, keys: &[String; 3]) -> [String; 4] {
         "log" => s(&|i| if i % 2 == 1 { "stderr" } else { "syslog" }.to_owned()),
         "tcp_idle_timeout" => s(&|i| format!("{}s", 10 + i)),
         "read_timeout" => s(&|i| format!("{}s", 2 + i)),
-        "tcp_max_connections" | "scache" => n(100),
+        "tcp_max_connections" | "tcp_max_per_client" | "scache" => n(100),
         "priority" | "rcache" => n(10),
         "ttl" => n(300),
         "min_ttl" | "rcache_ttl" => n(30),
@@ -48,7 +48,7 @@ fn samples(key: &str, dir: &Path, keys: &[String; 3]) -> [String; 4] {
         "nameservers" => s(&|i| format!("127.0.0.1:{}", 5400 + i)),
         "forward_allow" => s(&|i| format!("10.{i}.0.0/16")),
         "log_level" => ["debug", "warn", "error", "trace"].map(str::to_owned),
-        "answer_cache" => ["1MiB", "2MiB", "3MiB", "4MiB"].map(str::to_owned),
+        "answer_cache" | "rcache_size" => ["1MiB", "2MiB", "3MiB", "4MiB"].map(str::to_owned),
         other => panic!("no sample values for the setting `{other}`: add them to this test"),
     }
 }

@@ -5,13 +5,11 @@
 //! - [`question`]: the quick read of a query that a table look-up needs;
 //! - [`compiled`]: encoding a reply within a size limit, signing only what is sent;
 //! - [`render`]: one compiled reply made into the bytes for one asker;
-//! - [`table`]: the bounded table of compiled replies of one snapshot and configuration;
-//! - [`serving`]: the configuration and signer a query is answered with.
+//! - [`table`]: the bounded table of compiled replies of one snapshot and configuration.
 
 pub mod compiled;
 pub mod question;
 pub mod render;
-pub mod serving;
 pub mod table;
 
 use std::time::{Duration, Instant};
@@ -20,12 +18,13 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
+use crate::config::RuntimeConfig;
 use crate::core::edns::size_limit;
 use crate::core::{Reply, Request, Transport};
 use crate::dnssec::sign::VALIDITY;
+use crate::dnssec::Signer;
 use compiled::{compile, CompileError, Compiled, Options};
 use render::Asker;
-use serving::Serving;
 
 /// How long a compiled reply with signatures may be sent: signatures are made valid for a
 /// week and are renewed once half of that is gone.
@@ -55,16 +54,13 @@ pub fn asker_of<'a>(req: &Request, our_payload: u16, question: &'a mut Vec<u8>) 
 pub fn compile_reply(
     req: &Request,
     mut reply: Reply,
-    serving: &Serving,
+    cfg: &RuntimeConfig,
+    signer: Option<&Signer>,
     asker: &Asker<'_>,
     now: Instant,
     now_unix: u64,
 ) -> Result<Compiled, CompileError> {
-    let cfg = &serving.cfg;
-    let signer = serving
-        .signer
-        .as_deref()
-        .filter(|s| s.prepare(req, &mut reply, cfg));
+    let signer = signer.filter(|s| s.prepare(req, &mut reply, cfg));
     let valid_until = match signer {
         Some(_) => Some(
             reply
@@ -130,7 +126,6 @@ mod tests {
     use hickory_proto::rr::{Name, Record, RecordType};
 
     use super::*;
-    use crate::config::RuntimeConfig;
     use crate::core::{Externals, Outcome, Snapshot};
     use crate::dnssec::{key, Signer};
 
@@ -177,28 +172,25 @@ mod tests {
 
     /// The reply skydns sends for `req`, signed with the test key when `signed`.
     fn answer(req: &Request, signed: bool) -> Message {
-        let signer = signed.then(|| Arc::new(Signer::new(key::tests::ecdsa_key(), 100)));
-        answer_with(req, signer)
+        let signer = signed.then(|| Signer::new(key::tests::ecdsa_key(), 100));
+        answer_with(req, signer.as_ref())
     }
 
-    fn answer_with(req: &Request, signer: Option<Arc<Signer>>) -> Message {
+    fn answer_with(req: &Request, signer: Option<&Signer>) -> Message {
         let snap = snapshot();
-        let serving = Serving {
-            cfg: RuntimeConfig::default(),
-            signer,
-        };
+        let cfg = RuntimeConfig::default();
         let lowered = req.lowercased();
         let now = Instant::now();
         let Outcome::Reply(reply) =
-            crate::core::decide(&lowered, &snap, &serving.cfg, &Externals::none(), now)
+            crate::core::decide(&lowered, &snap, &cfg, &Externals::none(), now)
         else {
             panic!("not a reply")
         };
         let mut question = Vec::new();
-        let asker = asker_of(req, serving.cfg.edns_payload, &mut question);
-        let compiled = compile_reply(&lowered, reply, &serving, &asker, now, NOW).unwrap();
+        let asker = asker_of(req, cfg.edns_payload, &mut question);
+        let compiled = compile_reply(&lowered, reply, &cfg, signer, &asker, now, NOW).unwrap();
         let mut out = Vec::new();
-        assert!(compiled.render(&asker, serving.cfg.edns_payload, 1, &mut out));
+        assert!(compiled.render(&asker, cfg.edns_payload, 1, &mut out));
         assert!(out.len() <= asker.limit);
         Message::from_vec(&out).unwrap()
     }
@@ -283,7 +275,7 @@ mod tests {
         // the glue does not all fit; only the glue RRsets sent carry (and cost) signatures.
         let signer = Arc::new(Signer::new(key::tests::ecdsa_key(), 100));
         let req = request("big.skydns.local.", RecordType::SRV, true);
-        let m = answer_with(&req, Some(signer.clone()));
+        let m = answer_with(&req, Some(&signer));
         assert!(!m.metadata.truncation);
         assert_eq!(types(&m.answers).len(), 21);
         let glue = m.additionals.len();

@@ -11,7 +11,6 @@ use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, Weighter};
 
 use super::compiled::Compiled;
-use crate::answers::serving::Serving;
 use crate::core::Snapshot;
 
 /// What a compiled reply depends on besides the data and the configuration.
@@ -120,20 +119,20 @@ impl Weighter<Key, Arc<Compiled>> for Bytes {
 /// Entries expected per byte of capacity, for sizing the table's first allocation.
 const TYPICAL_ENTRY_BYTES: u64 = 512;
 
-/// The compiled replies of one snapshot and one configuration.
-pub struct Table {
+/// The compiled replies of one snapshot and one configuration (of type `S`, opaque here: it
+/// is compared by identity).
+pub struct Table<S> {
     /// The snapshot the replies come from.
     pub snapshot: Arc<Snapshot>,
     /// The configuration they were made with.
-    pub serving: Arc<Serving>,
+    pub serving: Arc<S>,
     entries: Option<Cache<Key, Arc<Compiled>, Bytes>>,
 }
 
-impl Table {
-    /// An empty table for `snapshot` and `serving`, holding at most the bytes its
-    /// `answer_cache` setting allows.
-    pub fn new(snapshot: Arc<Snapshot>, serving: Arc<Serving>) -> Self {
-        let bytes = serving.cfg.settings.answer_cache.0;
+impl<S> Table<S> {
+    /// An empty table for `snapshot` and `serving`, holding at most `bytes` (0: nothing is
+    /// kept, every reply is compiled for its query).
+    pub fn new(snapshot: Arc<Snapshot>, serving: Arc<S>, bytes: u64) -> Self {
         let entries = (bytes > 0).then(|| {
             let items = usize::try_from(bytes / TYPICAL_ENTRY_BYTES)
                 .unwrap_or(1)
@@ -148,7 +147,7 @@ impl Table {
     }
 
     /// True when this table belongs to `snapshot` and `serving`.
-    pub fn is_for(&self, snapshot: &Arc<Snapshot>, serving: &Arc<Serving>) -> bool {
+    pub fn is_for(&self, snapshot: &Arc<Snapshot>, serving: &Arc<S>) -> bool {
         Arc::ptr_eq(&self.snapshot, snapshot) && Arc::ptr_eq(&self.serving, serving)
     }
 

@@ -58,6 +58,9 @@ settings! {
         tcp_idle_timeout: Seconds<86_400>, flag "tcp-idle-timeout", default "10s";
         /// Concurrent TCP connections; more are accepted and closed at once.
         tcp_max_connections: Bounded<1, 65_535>, flag "tcp-max-connections", default "150";
+        /// Concurrent TCP connections of one client address; one more closes its oldest idle
+        /// connection.
+        tcp_max_per_client: Bounded<1, 65_535>, flag "tcp-max-per-client", default "20";
     }
 }
 
@@ -94,6 +97,9 @@ settings! {
         scache: Capacity, flag "scache", default "10000";
         /// Cache capacity for forwarded answers; 0 turns it off.
         rcache: Capacity, flag "rcache", default "0";
+        /// Memory for cached forwarded answers (bytes, or with a unit: 8MiB); with rcache, a
+        /// bound on both.
+        rcache_size: ByteSize, flag "rcache-size", default "8MiB";
         /// Upper bound (seconds) on how long forwarded answers are cached.
         rcache_ttl: Ttl, flag "rcache-ttl", default "60";
         /// Labels a name needs before it is forwarded.

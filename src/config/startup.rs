@@ -58,6 +58,8 @@ pub struct StartupConfig {
     pub tcp_idle_timeout: Duration,
     /// Concurrent TCP connections at most.
     pub tcp_max_connections: usize,
+    /// Concurrent TCP connections of one client address at most.
+    pub tcp_max_per_client: usize,
     /// The settings this was made from, to tell which of them a reload changed.
     settings: StartupSettings,
 }
@@ -102,6 +104,7 @@ impl StartupConfig {
             log: s.log,
             tcp_idle_timeout: s.tcp_idle_timeout.0,
             tcp_max_connections: s.tcp_max_connections.as_usize(),
+            tcp_max_per_client: s.tcp_max_per_client.as_usize(),
             settings: s.clone(),
         })
     }

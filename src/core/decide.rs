@@ -16,7 +16,7 @@ use super::answer::{
 use super::ede::{self, ExtendedError};
 use super::edns;
 use super::outcome::{Externals, Outcome, Reply, Source};
-use super::path::{in_zone, name_text, name_to_path};
+use super::path::{in_zone, name_text, name_to_path, usable_suffix};
 use super::request::{Request, Transport};
 use super::service::Host;
 use super::snapshot::Snapshot;
@@ -64,10 +64,11 @@ pub fn decide(
         .with_max_results(max_results)
         .with_room(room);
     let Some(qname) = name_text(req.qname()) else {
-        // A label no key can hold: foreign names are forwarded, ours do not exist.
-        let text = req.qname().to_lowercase().to_ascii();
-        if in_zone(&text, &cfg.domain) {
-            return nxdomain(&ctx, req, reply, &cfg.domain);
+        // A label no key can hold: foreign names are forwarded, ours do not exist. The proof
+        // of that starts from the labels to its right, which may well exist.
+        let usable = usable_suffix(req.qname());
+        if in_zone(&usable, &cfg.domain) {
+            return nxdomain_below(&ctx, req, reply, &usable);
         }
         return forward_or_refuse(req, cfg, reply);
     };
@@ -199,6 +200,19 @@ fn nxdomain(ctx: &Ctx<'_>, req: &Request, mut reply: Message, qname: &str) -> Ou
         Source::Auth,
         req.dnssec_ok().then(|| negative::nxdomain(ctx, qname)),
     ))
+}
+
+/// NXDOMAIN for a name that cannot exist below `usable` (lowercase text: the longest suffix of
+/// the name whose labels a key can hold); its closest encloser is `usable` itself when that
+/// exists.
+fn nxdomain_below(ctx: &Ctx<'_>, req: &Request, mut reply: Message, usable: &str) -> Outcome {
+    reply.metadata.response_code = ResponseCode::NXDomain;
+    reply.metadata.authoritative = true;
+    reply.authorities = negative::authority(ctx);
+    let denial = req
+        .dnssec_ok()
+        .then(|| negative::nxdomain_from(ctx, usable));
+    Outcome::Reply(Reply::new(reply, Source::Auth, denial))
 }
 
 /// May this client's foreign names be forwarded at all?

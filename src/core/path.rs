@@ -11,12 +11,13 @@ pub fn is_wildcard_label(label: &str) -> bool {
 }
 
 /// The lowercase, dot-terminated text form of a name (`a.b.c.`), or `None` when a label holds
-/// bytes that cannot appear in a store key (a `/`, a dot inside a label, or non-UTF-8).
+/// bytes that cannot appear in a store key (a `/`, a dot inside a label, a control character, or
+/// non-UTF-8).
 pub fn name_text(name: &Name) -> Option<String> {
     let mut out = String::with_capacity(name.len() + 1);
     for label in name {
         let label = std::str::from_utf8(label).ok()?;
-        if label.contains('/') || label.contains('.') {
+        if !usable_label(label) {
             return None;
         }
         out.push_str(&label.to_ascii_lowercase());
@@ -26,6 +27,32 @@ pub fn name_text(name: &Name) -> Option<String> {
         out.push('.');
     }
     Some(out)
+}
+
+/// True when a key segment can hold `label`: no `/`, no `.`, no control character (the index
+/// orders segments with bytes below the printable ones as separators).
+pub fn usable_label(label: &str) -> bool {
+    !label.bytes().any(|b| b == b'/' || b == b'.' || b < 0x20)
+}
+
+/// The lowercase text of the longest suffix of `name` whose labels a key can hold (see
+/// [`name_text`]); the root when even the last label cannot.
+pub fn usable_suffix(name: &Name) -> String {
+    let labels: Vec<&[u8]> = name.iter().collect();
+    let usable = labels
+        .iter()
+        .rev()
+        .take_while(|l| std::str::from_utf8(l).is_ok_and(usable_label))
+        .count();
+    let mut out = String::new();
+    for label in &labels[labels.len() - usable..] {
+        out.push_str(&String::from_utf8_lossy(label).to_ascii_lowercase());
+        out.push('.');
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
 }
 
 /// `rails.production.east.skydns.local.` -> `local/skydns/east/production/rails`.
@@ -53,13 +80,19 @@ pub fn path_to_name(path: &str) -> String {
 }
 
 /// Strips `/<prefix>/` from a store key and lowercases the rest; `None` for keys outside the
-/// prefix or with empty segments (`//`, trailing `/`).
+/// prefix, with empty segments (`//`, trailing `/`) or with control characters.
 pub fn key_to_path(prefix: &str, key: &str) -> Option<String> {
     let rest = key
         .strip_prefix('/')?
         .strip_prefix(prefix)?
         .strip_prefix('/')?;
-    if rest.is_empty() || rest.split('/').any(str::is_empty) {
+    // Control characters order below `/` in the index's segment order: keys holding them are
+    // left out.
+    if rest.is_empty()
+        || rest
+            .split('/')
+            .any(|s| s.is_empty() || s.bytes().any(|b| b < 0x20))
+    {
         return None;
     }
     Some(rest.to_ascii_lowercase())
@@ -141,6 +174,14 @@ mod tests {
         assert_eq!(strip_labels("x.bar.skydns.test.", 1), "bar.skydns.test.");
         assert_eq!(strip_labels("a.b.", 2), "a.b.");
         assert_eq!(strip_labels("a.b.", 0), "a.b.");
+    }
+
+    #[test]
+    fn the_usable_suffix_stops_at_a_label_no_key_can_hold() {
+        let name = Name::from_labels(vec![&b"a/b"[..], b"Big", b"skydns", b"local"]).unwrap();
+        assert_eq!(usable_suffix(&name), "big.skydns.local.");
+        let dotted = Name::from_labels(vec![&b"x"[..], b"a.b", b"local"]).unwrap();
+        assert_eq!(usable_suffix(&dotted), "local.");
     }
 
     #[test]

@@ -7,6 +7,9 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+/// The largest TTL a record may carry (RFC 2181 §8).
+pub const MAX_TTL: u32 = 0x7fff_ffff;
+
 /// What is wrong with one stored value.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ServiceError {
@@ -99,7 +102,9 @@ impl Service {
                 "weight" => svc.weight = int_field("weight", value)?,
                 "text" => svc.text = str_field("text", value)?.into(),
                 "mail" => svc.mail = bool_field("mail", value)?,
-                "ttl" => svc.ttl = int_field("ttl", value)?,
+                // RFC 2181 §8: a TTL above 2^31 - 1 reads as 0 elsewhere; it is served as the
+                // largest TTL there is instead.
+                "ttl" => svc.ttl = int_field::<u32>("ttl", value)?.min(MAX_TTL),
                 "targetstrip" => svc.target_strip = int_field("targetstrip", value)?,
                 "group" => svc.group = str_field("group", value)?.into(),
                 _ => {}
@@ -214,6 +219,12 @@ mod tests {
             Service::from_json(&v).unwrap().host,
             Host::Ip("::1".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn a_ttl_above_two_to_the_31_is_served_as_the_largest_ttl() {
+        let s = Service::parse(br#"{"host":"10.0.0.1","ttl":4294967295}"#).unwrap();
+        assert_eq!(s.ttl, MAX_TTL);
     }
 
     #[test]

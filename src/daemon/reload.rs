@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::answers::serving::{Serving, ServingCell};
 use crate::config::cli::Cli;
 use crate::config::{self, Ignored, IgnoredReason, Loaded, RuntimeConfig, StartupConfig};
 use crate::dnssec::{self, Signer};
+use crate::net::serving::{Serving, ServingCell};
 use crate::store::{config_key, StoreState};
 use crate::sys::logging::LogControl;
 use crate::sys::{interfaces, notify};
@@ -156,10 +156,8 @@ impl Reloader {
         let changed = current.cfg != next.runtime || !same_signer;
         self.log
             .set_filter(&next.runtime.log_level, next.runtime.query_log);
-        self.serving.store(Arc::new(Serving {
-            cfg: next.runtime,
-            signer,
-        }));
+        self.serving
+            .store(Arc::new(Serving::new(next.runtime, signer, Some(&current))));
         let unchanged = self.reloads > 0 && !changed;
         let mut status = format!("{done}{}", if unchanged { " (no change)" } else { "" });
         let pending = self.running.restart_required(&next.startup);

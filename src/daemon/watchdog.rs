@@ -66,9 +66,9 @@ mod tests {
     use arc_swap::ArcSwap;
 
     use super::*;
-    use crate::answers::serving::Serving;
     use crate::config::RuntimeConfig;
     use crate::core::Snapshot;
+    use crate::net::serving::Serving;
     use crate::store::StoreState;
 
     #[tokio::test]

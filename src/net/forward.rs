@@ -13,18 +13,20 @@ use std::time::Instant;
 
 use hickory_proto::op::{Edns, Message};
 use hickory_proto::rr::rdata::opt::EdnsOption;
+use tokio::sync::Semaphore;
 
-use super::cache::{records_mut, ForwardCache};
+use super::cache::records_mut;
 use super::forward_key::ForwardKey;
 use super::inflight::{self, InFlight, Turn};
 use super::lookup;
+use super::serving::Serving;
 use super::upstream::{UpstreamError, Upstreams};
 use crate::config::RuntimeConfig;
 use crate::core::answer::stub::LOOP_GUARD_OPTION;
 use crate::core::decide::servfail;
 use crate::core::ede::ExtendedError;
 use crate::core::edns::reply_opt;
-use crate::core::{ExternalQuery, Externals, Request};
+use crate::core::{ExternalQuery, Externals, Request, Transport};
 
 /// Where a client's query goes.
 pub enum Target {
@@ -38,89 +40,164 @@ pub enum Target {
 /// error to give, if any).
 type Landed = Result<Message, Option<ExtendedError>>;
 
-/// Upstream traffic, the forwarded-answer cache and the exchanges in flight, shared by every
-/// query task.
-#[derive(Default)]
+/// Upstream traffic and the exchanges in flight, shared by every query; the forward cache
+/// comes with the configuration of each query ([`Serving`]).
 pub struct Forwarder {
     upstreams: Upstreams,
-    cache: ForwardCache,
     inflight: InFlight<Landed>,
+    /// Look-ups of external targets in flight: bounded apart from forwarded queries, so that
+    /// the targets of one name cannot take the whole upstream budget.
+    lookup_permits: Semaphore,
 }
+
+impl Default for Forwarder {
+    fn default() -> Self {
+        Forwarder {
+            upstreams: Upstreams::default(),
+            inflight: InFlight::default(),
+            lookup_permits: Semaphore::new(MAX_LOOKUPS_IN_FLIGHT),
+        }
+    }
+}
+
+/// The most external-target look-ups one query makes (a target is asked for A and AAAA:
+/// this is 8 targets); targets past it go without their addresses.
+pub const MAX_LOOKUPS_PER_QUERY: usize = 16;
+
+/// The most external-target look-ups in flight for all queries together: a quarter of the
+/// upstream budget, the rest is kept for forwarded queries.
+pub const MAX_LOOKUPS_IN_FLIGHT: usize = super::upstream::MAX_OUTSTANDING / 4;
 
 impl Forwarder {
     /// The reply to a query the core decided to forward.
-    pub async fn relay(&self, req: &Request, cfg: &RuntimeConfig, target: Target) -> Message {
-        let servers = match &target {
-            Target::Nameservers => cfg.nameservers.as_slice(),
-            Target::Stub(servers) => servers.as_slice(),
-        };
-        let key = ForwardKey::of(req, servers);
-        if cfg.rcache > 0 {
-            if let Some(hit) = self.cache.get(&key, Instant::now()) {
-                return for_client(hit, req, cfg);
-            }
-        }
-        // Waiters whose asker went away (its task cancelled) join again.
-        let landed = loop {
-            match self.inflight.join(&key) {
-                Turn::Ask(flight) => {
-                    let landed = self.ask(req, cfg, &target, &key).await;
-                    flight.land(&landed);
-                    break landed;
-                }
-                Turn::Wait(waiting) => {
-                    if let Some(landed) = inflight::wait(waiting).await {
-                        break landed;
-                    }
-                }
-            }
-        };
-        match landed {
-            Ok(reply) => for_client(reply, req, cfg),
-            Err(why) => servfail(req, cfg, why),
-        }
-    }
-
-    /// One exchange with the servers of `target`; the reply is cached when it may be.
-    async fn ask(
-        &self,
-        req: &Request,
-        cfg: &RuntimeConfig,
-        target: &Target,
-        key: &ForwardKey,
-    ) -> Landed {
+    pub async fn relay(&self, req: &Request, serving: &Serving, target: Target) -> Message {
+        let cfg = &serving.cfg;
         let mut query = req.message.clone();
-        let (servers, rotate) = match target {
+        let (servers, rotate) = match &target {
             Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate),
             Target::Stub(servers) => {
                 add_loop_guard(&mut query, cfg.edns_payload);
                 (servers.as_slice(), true)
             }
         };
-        let exchanged = self
-            .upstreams
-            .exchange(&query, servers, rotate, req.transport, cfg.read_timeout)
-            .await;
-        match exchanged {
-            Ok(reply) => {
-                if cfg.rcache > 0 {
-                    let now = Instant::now();
-                    self.cache
-                        .insert(key.clone(), &reply, cfg.rcache, cfg.rcache_ttl, now);
+        let key = ForwardKey::of(req, servers);
+        let exchange = Exchange {
+            query: &query,
+            servers,
+            rotate,
+            transport: req.transport,
+        };
+        match self.shared(&key, &exchange, serving).await {
+            Ok(reply) => for_client(reply, req, cfg),
+            Err(why) => servfail(req, cfg, why),
+        }
+    }
+
+    /// The upstream answer to an exchange: from the forward cache, or from one exchange shared
+    /// with the identical queries in flight (and then cached when it may be).
+    async fn shared(&self, key: &ForwardKey, exchange: &Exchange<'_>, serving: &Serving) -> Landed {
+        let cache = serving.forward_cache.as_deref();
+        if let Some(hit) = cache.and_then(|c| c.get(key, Instant::now())) {
+            return Ok(hit);
+        }
+        // Waiters whose asker went away (its task cancelled) join again.
+        loop {
+            match self.inflight.join(key) {
+                Turn::Ask(flight) => {
+                    let landed = self.ask(exchange, serving.cfg.read_timeout).await;
+                    if let (Ok(reply), Some(cache)) = (&landed, cache) {
+                        cache.insert(key.clone(), reply, Instant::now());
+                    }
+                    flight.land(&landed);
+                    return landed;
                 }
-                Ok(reply)
-            }
-            Err(e) => {
-                tracing::debug!(name = %req.qname(), qtype = %req.qtype(), error = %e, "forwarding failed");
-                Err(extended_error(&e))
+                Turn::Wait(waiting) => {
+                    if let Some(landed) = inflight::wait(waiting).await {
+                        return landed;
+                    }
+                }
             }
         }
     }
 
-    /// Resolves the external targets the core asked for.
-    pub async fn lookups(&self, cfg: &RuntimeConfig, needs: &[ExternalQuery]) -> Externals {
-        lookup::look_up_all(&self.upstreams, cfg, needs).await
+    /// One exchange with the upstream servers.
+    async fn ask(&self, exchange: &Exchange<'_>, read_timeout: std::time::Duration) -> Landed {
+        self.upstreams
+            .exchange(
+                exchange.query,
+                exchange.servers,
+                exchange.rotate,
+                exchange.transport,
+                read_timeout,
+            )
+            .await
+            .map_err(|e| {
+                let name = exchange.query.queries.first().map(|q| q.name().to_string());
+                tracing::debug!(name = ?name, error = %e, "upstream exchange failed");
+                extended_error(&e)
+            })
     }
+
+    /// Resolves the external targets the core asked for, through the forward cache and the
+    /// sharing of exchanges in flight: at most [`MAX_LOOKUPS_PER_QUERY`] of them, each only
+    /// while the look-up budget has room.
+    pub async fn lookups(&self, serving: &Serving, needs: &[ExternalQuery]) -> Externals {
+        let cfg = &serving.cfg;
+        let asked = needs
+            .iter()
+            .take(MAX_LOOKUPS_PER_QUERY)
+            .map(|need| async move {
+                let records = match (
+                    lookup::question(need, cfg),
+                    self.lookup_permits.try_acquire(),
+                ) {
+                    (Some(req), Ok(_permit)) => {
+                        let key = ForwardKey::of(&req, &cfg.nameservers);
+                        let exchange = Exchange {
+                            query: &req.message,
+                            servers: &cfg.nameservers,
+                            rotate: cfg.ns_rotate,
+                            transport: Transport::Udp,
+                        };
+                        self.shared(&key, &exchange, serving)
+                            .await
+                            .ok()
+                            .and_then(|reply| lookup::records(need, &reply))
+                    }
+                    _ => None,
+                };
+                (need.clone(), records)
+            });
+        let mut externals = Externals::none();
+        for (need, records) in futures_util::future::join_all(asked).await {
+            externals.insert(need, records);
+        }
+        externals
+    }
+
+    /// The results the forward cache holds for the external targets in `needs`, asking no
+    /// upstream server (for a client that may not have names forwarded).
+    pub fn held(serving: &Serving, needs: &[ExternalQuery]) -> Externals {
+        let cfg = &serving.cfg;
+        let mut externals = Externals::none();
+        let now = Instant::now();
+        for need in needs.iter().take(MAX_LOOKUPS_PER_QUERY) {
+            let records = lookup::question(need, cfg)
+                .zip(serving.forward_cache.as_deref())
+                .and_then(|(req, cache)| cache.get(&ForwardKey::of(&req, &cfg.nameservers), now))
+                .and_then(|reply| lookup::records(need, &reply));
+            externals.insert(need.clone(), records);
+        }
+        externals
+    }
+}
+
+/// One upstream exchange to make.
+struct Exchange<'a> {
+    query: &'a Message,
+    servers: &'a [SocketAddr],
+    rotate: bool,
+    transport: Transport,
 }
 
 /// What the client is told about a failed exchange.

@@ -18,7 +18,6 @@ use hickory_proto::op::Message;
 
 use crate::answers::question::{self, Asked};
 use crate::answers::render::Asker;
-use crate::answers::serving::ServingCell;
 use crate::answers::table::{KeyRef, Table};
 use crate::answers::{asker_of, compile_reply, encode_message};
 use crate::config::RuntimeConfig;
@@ -28,6 +27,7 @@ use crate::core::edns;
 use crate::core::wire::{decode, header_only, Decoded};
 use crate::core::{Externals, Outcome, Reply, Request, Transport};
 use crate::net::forward::{Forwarder, Target};
+use crate::net::serving::{Serving, ServingCell};
 use crate::store::StoreState;
 
 /// Queries waiting on upstream servers at once; beyond it a query that would wait gets
@@ -52,7 +52,7 @@ pub struct Handler {
     /// The configuration and signer, swapped as one by reloads.
     pub serving: Arc<ServingCell>,
     /// The compiled replies of the current snapshot and configuration.
-    table: ArcSwap<Table>,
+    table: ArcSwap<Table<Serving>>,
     forwarder: Forwarder,
     waiting: AtomicUsize,
 }
@@ -65,7 +65,9 @@ thread_local! {
 impl Handler {
     /// A handler answering from `store` with the configuration in `serving`.
     pub fn new(store: Arc<StoreState>, serving: Arc<ServingCell>) -> Self {
-        let table = Table::new(store.snapshot(), serving.load_full());
+        let serving_now = serving.load_full();
+        let bytes = serving_now.cfg.settings.answer_cache.0;
+        let table = Table::new(store.snapshot(), serving_now, bytes);
         Handler {
             store,
             serving,
@@ -93,14 +95,15 @@ impl Handler {
 
     /// The table for the current snapshot and configuration (a new, empty one after either
     /// changed).
-    fn table(&self) -> Arc<Table> {
+    fn table(&self) -> Arc<Table<Serving>> {
         let snapshot = self.store.snapshot();
         let serving = self.serving.load_full();
         let table = self.table.load_full();
         if table.is_for(&snapshot, &serving) {
             return table;
         }
-        let fresh = Arc::new(Table::new(snapshot, serving));
+        let bytes = serving.cfg.settings.answer_cache.0;
+        let fresh = Arc::new(Table::new(snapshot, serving, bytes));
         self.table.store(fresh.clone());
         fresh
     }
@@ -160,7 +163,16 @@ impl Handler {
         } else {
             Externals::default()
         };
-        let outcome = crate::core::decide(&lowered, &table.snapshot, cfg, &externals, started);
+        let outcome = match crate::core::decide(&lowered, &table.snapshot, cfg, &externals, started)
+        {
+            // A client that may not have names forwarded causes no upstream packet: its
+            // external targets are answered from what the forward cache holds.
+            Outcome::NeedExternal(needs) if !may_recurse => {
+                let held = Forwarder::held(serving, &needs);
+                crate::core::decide(&lowered, &table.snapshot, cfg, &held, started)
+            }
+            other => other,
+        };
         let reply = match outcome {
             Outcome::Reply(reply) => reply,
             Outcome::Drop => return drop_looped(&req),
@@ -169,7 +181,8 @@ impl Handler {
             }
         };
         let cacheable = keeps(&reply);
-        match compile_reply(&lowered, reply, serving, &asker, started, unix_now()) {
+        let signer = serving.signer.as_deref();
+        match compile_reply(&lowered, reply, cfg, signer, &asker, started, unix_now()) {
             Ok(compiled) => {
                 let compiled = Arc::new(compiled);
                 if let (Some(asked), true) = (&asked, cacheable) {
@@ -251,7 +264,7 @@ impl Handler {
         let first = Externals::default();
         let outcome = match crate::core::decide(&lowered, &snapshot, cfg, &first, started) {
             Outcome::NeedExternal(needs) => {
-                let externals = self.forwarder.lookups(cfg, &needs).await;
+                let externals = self.forwarder.lookups(&serving, &needs).await;
                 crate::core::decide(&lowered, &snapshot, cfg, &externals, Instant::now())
             }
             other => other,
@@ -264,13 +277,19 @@ impl Handler {
                 return None;
             }
             Outcome::Forward => {
-                let reply = self.forwarder.relay(&req, cfg, Target::Nameservers).await;
+                let reply = self
+                    .forwarder
+                    .relay(&req, &serving, Target::Nameservers)
+                    .await;
                 self.send_message(&reply, &asker, cfg, &mut out);
                 log_query(cfg, peer, transport, bytes, &out, started);
                 return Some(out);
             }
             Outcome::Stub { servers } => {
-                let reply = self.forwarder.relay(&req, cfg, Target::Stub(servers)).await;
+                let reply = self
+                    .forwarder
+                    .relay(&req, &serving, Target::Stub(servers))
+                    .await;
                 self.send_message(&reply, &asker, cfg, &mut out);
                 log_query(cfg, peer, transport, bytes, &out, started);
                 return Some(out);
@@ -280,7 +299,8 @@ impl Handler {
                 Reply::new(servfail(&req, cfg, None), crate::core::Source::Policy, None)
             }
         };
-        let rendered = compile_reply(&lowered, reply, &serving, &asker, started, unix_now())
+        let signer = serving.signer.as_deref();
+        let rendered = compile_reply(&lowered, reply, cfg, signer, &asker, started, unix_now())
             .map(|compiled| compiled.render(&asker, cfg.edns_payload, next_turn(), &mut out));
         if !matches!(rendered, Ok(true)) {
             if let Err(e) = rendered {

@@ -8,7 +8,9 @@ pub mod forward_key;
 pub mod handler;
 pub mod inflight;
 pub mod lookup;
+pub mod serving;
 pub mod tcp;
+pub mod tcp_clients;
 pub mod udp;
 pub mod upstream;
 

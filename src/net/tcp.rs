@@ -1,16 +1,18 @@
 //! The TCP server (RFC 7766): length-prefixed messages, several per connection answered in
-//! order, an idle timeout between messages, a read timeout within one, and a bound on
-//! concurrent connections beyond which new ones are accepted and closed at once.
+//! order, an idle timeout between messages, a read timeout within one, a bound on concurrent
+//! connections beyond which new ones are accepted and closed at once, and a bound per client
+//! address (see [`super::tcp_clients`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::timeout;
 
+use super::tcp_clients::{Clients, Slot};
 use super::Handler;
 use crate::core::Transport;
 
@@ -23,6 +25,8 @@ pub struct TcpLimits {
     pub read_timeout: Duration,
     /// Connections served at once; further ones are accepted and closed at once.
     pub max_connections: usize,
+    /// Connections of one client address at once.
+    pub max_per_client: usize,
 }
 
 /// Serves `listener` until `shutdown` turns true.
@@ -33,6 +37,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let clients = Clients::new(limits.max_per_client);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -45,6 +50,10 @@ pub async fn serve(
             },
             _ = shutdown.changed() => return,
         };
+        let Some(client) = clients.admit(peer.ip(), Instant::now()) else {
+            drop(stream);
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             drop(stream);
             continue;
@@ -52,8 +61,9 @@ pub async fn serve(
         let handler = handler.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            connection(stream, peer, handler, limits, shutdown).await;
+            connection(stream, peer, handler, limits, &client, shutdown).await;
             drop(slot);
+            drop(client);
         });
     }
 }
@@ -63,6 +73,7 @@ async fn connection(
     peer: SocketAddr,
     handler: Arc<Handler>,
     limits: TcpLimits,
+    client: &Slot,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
@@ -71,14 +82,18 @@ async fn connection(
             return;
         }
         let mut len = [0u8; 2];
-        // Idle between queries: close on the idle timeout or at shutdown.
+        // Idle between queries: close on the idle timeout, at shutdown, or when a newer
+        // connection of the same client needs the room.
+        client.set_idle(Some(Instant::now()));
         tokio::select! {
             first = timeout(limits.idle_timeout, stream.read_u8()) => match first {
                 Ok(Ok(first)) => len[0] = first,
                 _ => return,
             },
+            () = client.close.notified() => return,
             _ = shutdown.changed() => return,
         }
+        client.set_idle(None);
         let message = timeout(limits.read_timeout, async {
             len[1] = stream.read_u8().await?;
             let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];

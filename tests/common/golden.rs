@@ -32,7 +32,6 @@ use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
-use skydns::answers::serving::Serving;
 use skydns::answers::{asker_of, compile_reply};
 use skydns::config::{self, HostFacts, RuntimeConfig};
 use skydns::core::{ExternalQuery, Externals, Outcome, Request, Snapshot, Transport};
@@ -392,13 +391,12 @@ pub(crate) fn run_case(case: &Case, snap: &Snapshot, store_config: Option<&[u8]>
             return errors;
         }
     };
-    let serving = Serving::unsigned(cfg);
     let mut question = Vec::new();
-    let asker = asker_of(&req, serving.cfg.edns_payload, &mut question);
-    let compiled = compile_reply(&lowered, reply, &serving, &asker, now, 1_800_000_000)
+    let asker = asker_of(&req, cfg.edns_payload, &mut question);
+    let compiled = compile_reply(&lowered, reply, &cfg, None, &asker, now, 1_800_000_000)
         .expect("the reply compiles");
     let mut bytes = Vec::new();
-    assert!(compiled.render(&asker, serving.cfg.edns_payload, 0, &mut bytes));
+    assert!(compiled.render(&asker, cfg.edns_payload, 0, &mut bytes));
     if let Some(max) = case.maxsize {
         if bytes.len() > max {
             errors.push(format!("reply is {} bytes, more than {max}", bytes.len()));

@@ -85,6 +85,22 @@ pub fn nxdomain(ctx: &Ctx<'_>, qname: &str) -> Denial {
     }
 }
 
+/// The denial for a name below `usable` (lowercase text) that cannot exist: `usable` is its
+/// closest encloser when it exists, else its own closest encloser.
+pub fn nxdomain_from(ctx: &Ctx<'_>, usable: &str) -> Denial {
+    let closest_encloser = if ctx.exists(usable) {
+        usable.to_owned()
+    } else {
+        closest_encloser(ctx, usable)
+    };
+    let apex = closest_encloser == ctx.cfg.domain;
+    let encloser_types = types_at(ctx, &closest_encloser, apex);
+    Denial::NxDomain {
+        closest_encloser,
+        encloser_types,
+    }
+}
+
 /// The denial for a name that exists without the asked type.
 pub fn nodata(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Denial {
     Denial::NoData {

@@ -90,6 +90,13 @@ impl Connector {
         }
         match (&cfg.username, &cfg.password) {
             (Some(user), password) => {
+                if password.is_some() {
+                    if let Some(plain) = cfg.endpoints.iter().find(|e| e.starts_with("http://")) {
+                        tracing::warn!(
+                            "the etcd password goes over plain text to {plain}: use https:// endpoints (--ca-cert) or a client certificate"
+                        );
+                    }
+                }
                 options = options
                     .with_user(user.clone(), password.clone().unwrap_or_default())
                     .with_auto_token_refresh(true);
