@@ -245,13 +245,15 @@ impl Writer<'_, '_> {
             let mark = self.enc.offset();
             let signer = self.opts.signer.filter(|s| s.signs(rrset));
             let sig_len = signer.map_or(0, Signer::rrsig_len);
-            let written = self.records(rrset, sig_len)?;
+            let mut owner = None;
+            let written = self.records(rrset, sig_len, &mut owner)?;
             let fits = written.is_some();
             if fits {
                 let mut n = rrset.len();
                 if let Some(signer) = signer {
                     let rrsig = signer.rrsig(rrset, self.opts.now_unix)?;
-                    self.emit(|e| rrsig.emit(e))?;
+                    self.write(&rrsig, &mut owner)
+                        .map_err(|e| CompileError::Encode(e.to_string()))?;
                     n += 1;
                 }
                 if self.enc.offset() <= self.limit() {
@@ -288,16 +290,51 @@ impl Writer<'_, '_> {
         &mut self,
         rrset: &[Record],
         reserve: usize,
+        owner: &mut Option<[u8; 2]>,
     ) -> Result<Option<(Vec<usize>, usize)>, CompileError> {
         let mut starts = Vec::with_capacity(rrset.len());
         for record in rrset {
             starts.push(self.enc.offset());
-            if record.emit(&mut self.enc).is_err() || self.enc.offset() + reserve > self.limit() {
+            if self.write(record, owner).is_err() || self.enc.offset() + reserve > self.limit() {
                 // Past the limit (or past what a message can hold): it does not fit.
                 return Ok(None);
             }
         }
         Ok(Some((starts, self.enc.offset())))
+    }
+
+    /// Writes one record of an RRset: the first as hickory encodes it, the others (and the
+    /// RRSIG) with their owner as the two-byte pointer the first one is or points to. So an
+    /// RRset of any size is written compactly (hickory stops compressing after some names)
+    /// and its records alike.
+    fn write(
+        &mut self,
+        record: &Record,
+        owner: &mut Option<[u8; 2]>,
+    ) -> Result<(), hickory_proto::ProtoError> {
+        let start = self.enc.offset();
+        let Some(pointer) = *owner else {
+            record.emit(&mut self.enc)?;
+            let head = self.enc.slice_of(start, start + 2);
+            *owner = if head[0] & 0xc0 == 0xc0 {
+                Some([head[0], head[1]])
+            } else {
+                u16::try_from(start)
+                    .ok()
+                    .filter(|s| *s < 0x4000)
+                    .map(|s| (0xc000 | s).to_be_bytes())
+            };
+            return Ok(());
+        };
+        self.enc.emit_vec(&pointer)?;
+        record.record_type().emit(&mut self.enc)?;
+        record.dns_class.emit(&mut self.enc)?;
+        self.enc.emit_u32(record.ttl)?;
+        let place = self.enc.place::<u16>()?;
+        record.data.emit(&mut self.enc)?;
+        let len = u16::try_from(self.enc.len_since_place(&place))
+            .map_err(|_| hickory_proto::ProtoError::from("RDATA over 64 KiB"))?;
+        place.replace(&mut self.enc, len)
     }
 
     fn unit(&self, records: usize) -> Unit {
@@ -317,9 +354,11 @@ impl Writer<'_, '_> {
         let mark = self.enc.offset();
         let sig_len = signer.map_or(0, Signer::rrsig_len);
         let mut kept = 0;
+        let mut owner = None;
         for record in rrset {
             let before = self.enc.offset();
-            if record.emit(&mut self.enc).is_err() || self.enc.offset() + sig_len > self.limit() {
+            if self.write(record, &mut owner).is_err() || self.enc.offset() + sig_len > self.limit()
+            {
                 self.rewind(before);
                 break;
             }
@@ -332,7 +371,8 @@ impl Writer<'_, '_> {
         let mut n = kept;
         if let Some(signer) = signer {
             let rrsig = signer.rrsig(&rrset[..kept], self.opts.now_unix)?;
-            self.emit(|e| rrsig.emit(e))?;
+            self.write(&rrsig, &mut owner)
+                .map_err(|e| CompileError::Encode(e.to_string()))?;
             n += 1;
         }
         self.left_out = true;

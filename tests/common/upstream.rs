@@ -124,20 +124,35 @@ pub(crate) struct CountingUpstream {
 /// SkyDNS's stub-forwarding loop-guard EDNS option code.
 const LOOP_GUARD: u16 = 65011;
 
+/// The name of the record an injecting upstream adds to its answers.
+pub(crate) const INJECTED: &str = "injected.example.com.";
+
 /// The address carried by spoofed replies.
 pub(crate) const SPOOFED: [u8; 4] = [198, 51, 100, 66];
 
 impl CountingUpstream {
     pub(crate) fn start(address: [u8; 4], ttl: u32, spoof: bool) -> CountingUpstream {
-        Self::spawn(address, ttl, spoof, Duration::ZERO)
+        Self::spawn(address, ttl, spoof, Duration::ZERO, false)
     }
 
     /// An upstream that takes `delay` before each reply (queries are answered one by one).
     pub(crate) fn start_slow(address: [u8; 4], ttl: u32, delay: Duration) -> CountingUpstream {
-        Self::spawn(address, ttl, false, delay)
+        Self::spawn(address, ttl, false, delay, false)
     }
 
-    fn spawn(address: [u8; 4], ttl: u32, spoof: bool, delay: Duration) -> CountingUpstream {
+    /// An upstream whose every A answer also carries a record about another name
+    /// ([`INJECTED`]), as a hostile or careless upstream might.
+    pub(crate) fn start_injecting(address: [u8; 4], ttl: u32) -> CountingUpstream {
+        Self::spawn(address, ttl, false, Duration::ZERO, true)
+    }
+
+    fn spawn(
+        address: [u8; 4],
+        ttl: u32,
+        spoof: bool,
+        delay: Duration,
+        inject: bool,
+    ) -> CountingUpstream {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
@@ -177,7 +192,15 @@ impl CountingUpstream {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 std::thread::sleep(delay);
-                let _ = socket.send_to(&reply(&query, address, ttl).to_vec().unwrap(), peer);
+                let mut answer = reply(&query, address, ttl);
+                if inject && !answer.answers.is_empty() {
+                    answer.answers.push(Record::from_rdata(
+                        Name::from_ascii(INJECTED).unwrap(),
+                        ttl,
+                        RData::A(A::from(std::net::Ipv4Addr::from(SPOOFED))),
+                    ));
+                }
+                let _ = socket.send_to(&answer.to_vec().unwrap(), peer);
             }
         });
         CountingUpstream {
