@@ -2,7 +2,9 @@
 //! `*` and `any` in every position, labels that occur nowhere and labels that occur
 //! everywhere, every record type, with and without DO (a DNSSEC key is loaded), over UDP and
 //! TCP. Each must be answered within 20 ms of wall time while a second client's plain
-//! queries keep being answered.
+//! queries keep being answered. The answer table is off, so every query is answered from
+//! scratch; a query gets three tries, so that a moment of a busy machine is not taken for a
+//! query's cost (a costly query is slow every time).
 
 mod common;
 
@@ -109,6 +111,7 @@ fn every_hostile_query_is_answered_quickly_while_others_are_served() {
             &format!("--file={}", store.display()),
             &format!("--dnssec={}", key.basename.display()),
             "--no-rec",
+            "--answer-cache=0",
         ],
         dir.path(),
     );
@@ -157,12 +160,19 @@ fn every_hostile_query_is_answered_quickly_while_others_are_served() {
         for &qtype in &types {
             for dnssec in [false, true] {
                 for tcp in [false, true] {
-                    id = id.wrapping_add(1);
-                    let (reply, took) = ask(server, &query(&name, qtype, dnssec, id), tcp);
-                    let reply = reply.unwrap_or_else(|| {
-                        panic!("no reply to {name} {qtype} do={dnssec} tcp={tcp}")
-                    });
-                    assert_eq!(reply.metadata.id, id);
+                    let mut took = Duration::MAX;
+                    for _ in 0..3 {
+                        id = id.wrapping_add(1);
+                        let (reply, this) = ask(server, &query(&name, qtype, dnssec, id), tcp);
+                        let reply = reply.unwrap_or_else(|| {
+                            panic!("no reply to {name} {qtype} do={dnssec} tcp={tcp}")
+                        });
+                        assert_eq!(reply.metadata.id, id);
+                        took = took.min(this);
+                        if took <= Duration::from_millis(20) {
+                            break;
+                        }
+                    }
                     if took > Duration::from_millis(20) {
                         slow.push(format!(
                             "{} labels {qtype} do={dnssec} tcp={tcp}: {took:?}",

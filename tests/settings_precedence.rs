@@ -182,3 +182,18 @@ fn every_setting_takes_its_value_from_the_newest_source() {
         }
     });
 }
+
+#[test]
+fn the_man_page_names_every_setting_and_flag() {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/skydns.8.scd"
+    ))
+    .expect("packaging/skydns.8.scd");
+    let page = page.replace('\\', "");
+    let missing: Vec<String> = all_specs()
+        .flat_map(|s| [format!("*{}*", s.key), format!("*--{}*", s.flag)])
+        .filter(|word| !page.contains(word.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "skydns(8) does not mention {missing:?}");
+}
