@@ -54,8 +54,18 @@ fn query(name: &str, qtype: RecordType, dnssec: bool) -> Message {
 
 /// Asks `server` over UDP from `source`; the reply and how long it took.
 fn ask_udp(source: &str, server: SocketAddr, m: &Message) -> (Option<Message>, Duration) {
+    ask_udp_within(source, server, m, Duration::from_secs(3))
+}
+
+/// Asks `server` over UDP from `source`, waiting at most `limit` for the reply.
+fn ask_udp_within(
+    source: &str,
+    server: SocketAddr,
+    m: &Message,
+    limit: Duration,
+) -> (Option<Message>, Duration) {
     let sock = UdpSocket::bind((source, 0)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    sock.set_read_timeout(Some(limit)).unwrap();
     let started = Instant::now();
     sock.send_to(&m.to_vec().unwrap(), server).unwrap();
     let mut buf = [0u8; 65535];
@@ -306,17 +316,19 @@ fn hole5_queries_waiting_on_a_silent_upstream_do_not_stall_udp() {
         let m = query(names[i % 3], RecordType::A, false);
         let _ = flood.send_to(&m.to_vec().unwrap(), s.addr());
     }
-    // Another client's query for our own zone is answered at once.
-    let (reply, took) = ask_udp(
-        "127.0.0.2",
-        s.addr(),
-        &query("skydns.local.", RecordType::SOA, false),
-    );
+    // Another client's query for our own zone is answered at once. Like a stub resolver it
+    // asks again after a second (on a loaded machine the kernel may drop its first packet
+    // behind the flood); before the fix, receiving stopped until the upstream timeouts (4 s).
+    let started = Instant::now();
+    let soa = query("skydns.local.", RecordType::SOA, false);
+    let reply =
+        (0..3).find_map(|_| ask_udp_within("127.0.0.2", s.addr(), &soa, Duration::from_secs(1)).0);
+    let took = started.elapsed();
     assert_eq!(
         reply.expect("the SOA").metadata.response_code,
         ResponseCode::NoError
     );
-    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    assert!(took < Duration::from_secs(3), "answered after {took:?}");
 }
 
 #[test]

@@ -70,17 +70,20 @@ pub struct Bits {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub(super) body: Box<[u8]>,
-    /// Offset just after the question.
-    pub(super) question_end: usize,
-    /// The units of the answer, authority and additional sections.
-    pub(super) units: [Box<[Unit]>; 3],
+    /// The units of the answer, authority and additional sections, one after the other (a
+    /// table holds many replies: one allocation for the three).
+    units: Box<[Unit]>,
+    /// Where the authority and the additional units start in `units`.
+    section_starts: [u32; 2],
     pub(super) rotations: Box<[Rotation]>,
+    /// Offset just after the question.
+    question_end: u32,
     pub(super) bits: Bits,
     /// The data of an Extended DNS Error option for the OPT record, if the reply has one.
     pub(super) ede: Option<Box<[u8]>>,
     /// The body limit it was built for when something was left out for size; `None` when it
     /// is complete.
-    pub(super) built_for: Option<usize>,
+    built_for: Option<u32>,
     /// Until when it may be sent (`None`: as long as its data).
     pub valid_until: Option<Instant>,
 }
@@ -108,7 +111,7 @@ impl Compiled {
     pub fn weight(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.body.len()
-            + self.units.iter().map(|u| u.len()).sum::<usize>() * std::mem::size_of::<Unit>()
+            + self.units.len() * std::mem::size_of::<Unit>()
             + self.rotations.len() * std::mem::size_of::<Rotation>()
             + self.ede.as_ref().map_or(0, |e| e.len())
     }
@@ -116,7 +119,23 @@ impl Compiled {
     /// True when it can be sent to an asker whose body limit is `body_limit` (a reply built
     /// for a smaller limit, with parts left out, must be built again for a larger one).
     pub fn serves(&self, body_limit: usize) -> bool {
-        self.built_for.is_none_or(|built| body_limit <= built)
+        self.built_for
+            .is_none_or(|built| body_limit <= built as usize)
+    }
+
+    /// Offset just after the question.
+    pub(super) fn question_end(&self) -> usize {
+        self.question_end as usize
+    }
+
+    /// The units of the answer, authority and additional sections.
+    pub(super) fn sections(&self) -> [&[Unit]; 3] {
+        let [authority, additional] = self.section_starts.map(|i| i as usize);
+        [
+            &self.units[..authority],
+            &self.units[authority..additional],
+            &self.units[additional..],
+        ]
     }
 
     /// True when it may still be sent at `now`.
@@ -185,10 +204,13 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
             _ => None,
         }
     });
+    let section_starts = [answer.len(), answer.len() + authority.len()].map(offset);
+    let units = [answer, authority, additional].concat();
     Ok(Compiled {
         body: buf.into_boxed_slice(),
-        question_end,
-        units: [answer.into(), authority.into(), additional.into()],
+        units: units.into_boxed_slice(),
+        section_starts,
+        question_end: offset(question_end),
         rotations: rotations.into(),
         bits: Bits {
             aa: md.authoritative,
@@ -197,9 +219,14 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
             rcode: u16::from(md.response_code),
         },
         ede,
-        built_for: (left_out || tc).then_some(opts.body_limit),
+        built_for: (left_out || tc).then_some(offset(opts.body_limit)),
         valid_until: opts.valid_until,
     })
+}
+
+/// A body offset or count as stored: bodies are at most 65,535 bytes.
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

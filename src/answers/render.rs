@@ -56,12 +56,12 @@ impl Compiled {
         out: &mut Vec<u8>,
     ) -> bool {
         out.clear();
-        if asker.question.len() != self.question_end - HEADER_LEN {
+        if asker.question.len() != self.question_end() - HEADER_LEN {
             return false;
         }
         let cut = self.cut(self.body_limit(asker));
         out.extend_from_slice(&self.body[..cut.end]);
-        out[HEADER_LEN..self.question_end].copy_from_slice(asker.question);
+        out[HEADER_LEN..self.question_end()].copy_from_slice(asker.question);
         for r in &self.rotations {
             let (start, len) = (r.start as usize, (r.record_len * r.count) as usize);
             if start + len <= cut.end {
@@ -108,7 +108,7 @@ impl Compiled {
 
     /// The prefix of the body that fits `limit`, and its record counts.
     fn cut(&self, limit: usize) -> Cut {
-        let [answer, authority, additional] = &self.units;
+        let [answer, authority, additional] = self.sections();
         let all = Cut {
             end: self.body.len(),
             answer: records(answer),
@@ -119,13 +119,15 @@ impl Compiled {
         if self.body.len() <= limit {
             return all;
         }
-        let answers_end = answer.last().map_or(self.question_end, |u| u.end as usize);
+        let answers_end = answer
+            .last()
+            .map_or(self.question_end(), |u| u.end as usize);
         if answers_end > limit {
             let kept = answer.partition_point(|u| u.end as usize <= limit);
             return Cut {
                 end: answer[..kept]
                     .last()
-                    .map_or(self.question_end, |u| u.end as usize),
+                    .map_or(self.question_end(), |u| u.end as usize),
                 answer: records(&answer[..kept]),
                 authority: 0,
                 additional: 0,

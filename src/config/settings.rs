@@ -116,6 +116,6 @@ settings! {
         log_level: LogLevel, flag "log-level", default "info";
         /// Memory for compiled answers (bytes, or with a unit: 8MiB); 0 compiles every reply
         /// for its query.
-        answer_cache: ByteSize, flag "answer-cache", default "8MiB";
+        answer_cache: ByteSize, flag "answer-cache", default "4MiB";
     }
 }

@@ -41,7 +41,8 @@ pub enum Host {
     Name(Box<str>),
 }
 
-/// One announced service (the `msg.Service` of SkyDNS).
+/// One announced service (the `msg.Service` of SkyDNS). Kept small: a store holds it once per
+/// key, and the rarely given text and group live apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     /// Where the service points (`host`).
@@ -52,19 +53,34 @@ pub struct Service {
     pub priority: u16,
     /// 0 means "not given": it counts as 100.
     pub weight: u16,
-    /// The TXT record text (`text`); empty when not given.
-    pub text: Box<str>,
     /// The service is a mail exchanger and takes part in MX answers (`mail`).
     pub mail: bool,
     /// 0 means "not given": the configured default TTL applies.
     pub ttl: u32,
     /// How many labels to remove from the left of a target name (`targetstrip`, 0..=255).
     pub target_strip: u8,
-    /// The service's group (`group`; see `answer::group`); empty when it has none.
-    pub group: Box<str>,
+    /// The text and the group, when either is given.
+    extras: Option<Box<Extras>>,
+}
+
+/// The parts of a service that most do not have.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Extras {
+    text: Box<str>,
+    group: Box<str>,
 }
 
 impl Service {
+    /// The TXT record text (`text`); empty when not given.
+    pub fn text(&self) -> &str {
+        self.extras.as_ref().map_or("", |e| &e.text)
+    }
+
+    /// The service's group (`group`; see `answer::group`); empty when it has none.
+    pub fn group(&self) -> &str {
+        self.extras.as_ref().map_or("", |e| &e.group)
+    }
+
     /// Parses a stored value. `raw` is exactly what is stored under the key.
     pub fn parse(raw: &[u8]) -> Result<Self, ServiceError> {
         let value: Value =
@@ -88,27 +104,30 @@ impl Service {
             port: 0,
             priority: 0,
             weight: 0,
-            text: Box::default(),
             mail: false,
             ttl: 0,
             target_strip: 0,
-            group: Box::default(),
+            extras: None,
         };
+        let mut extras = Extras::default();
         for (key, value) in map {
             match key.to_ascii_lowercase().as_str() {
                 "host" => svc.host = parse_host(str_field("host", value)?)?,
                 "port" => svc.port = int_field("port", value)?,
                 "priority" => svc.priority = int_field("priority", value)?,
                 "weight" => svc.weight = int_field("weight", value)?,
-                "text" => svc.text = str_field("text", value)?.into(),
+                "text" => extras.text = str_field("text", value)?.into(),
                 "mail" => svc.mail = bool_field("mail", value)?,
                 // RFC 2181 §8: a TTL above 2^31 - 1 reads as 0 elsewhere; it is served as the
                 // largest TTL there is instead.
                 "ttl" => svc.ttl = int_field::<u32>("ttl", value)?.min(MAX_TTL),
                 "targetstrip" => svc.target_strip = int_field("targetstrip", value)?,
-                "group" => svc.group = str_field("group", value)?.into(),
+                "group" => extras.group = str_field("group", value)?.into(),
                 _ => {}
             }
+        }
+        if !extras.text.is_empty() || !extras.group.is_empty() {
+            svc.extras = Some(Box::new(extras));
         }
         Ok(svc)
     }
@@ -201,7 +220,7 @@ mod tests {
             (8080, 20, 5, 30, 1)
         );
         assert!(s.mail);
-        assert_eq!((&*s.text, &*s.group), ("t", "g"));
+        assert_eq!((s.text(), s.group()), ("t", "g"));
     }
 
     #[test]

@@ -11,18 +11,18 @@ pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
     let Some(first) = entries.first() else {
         return entries;
     };
-    if entries.iter().all(|e| e.service.group.is_empty()) {
+    if entries.iter().all(|e| e.service.group().is_empty()) {
         return entries;
     }
-    let mut group: &str = &first.service.group;
+    let mut group: &str = first.service.group();
     let mut depth = first.depth();
     for entry in &entries {
         if entry.depth() < depth {
-            if entry.service.group.is_empty() {
+            if entry.service.group().is_empty() {
                 break;
             }
             depth = entry.depth();
-            group = &entry.service.group;
+            group = entry.service.group();
         }
     }
     if group.is_empty() {
@@ -30,14 +30,14 @@ pub fn apply(entries: Vec<&Arc<Entry>>) -> Vec<&Arc<Entry>> {
     }
     let disagreement = entries
         .iter()
-        .any(|e| !e.service.group.is_empty() && e.depth() == depth && *e.service.group != *group);
+        .any(|e| !e.service.group().is_empty() && e.depth() == depth && e.service.group() != group);
     if disagreement {
         return entries;
     }
     let group = group.to_owned();
     entries
         .into_iter()
-        .filter(|e| e.service.group.is_empty() || *e.service.group == *group)
+        .filter(|e| e.service.group().is_empty() || e.service.group() == group)
         .collect()
 }
 

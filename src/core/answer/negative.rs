@@ -63,7 +63,7 @@ pub fn types_at(ctx: &Ctx<'_>, lookup: &str, apex: bool) -> Vec<RecordType> {
         if svc.mail && svc.has_host() {
             types.push(RecordType::MX);
         }
-        if !svc.text.is_empty() {
+        if !svc.text().is_empty() {
             types.push(RecordType::TXT);
         }
     }

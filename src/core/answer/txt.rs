@@ -19,14 +19,14 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<Vec<Recor
     }
     let mut answers = Vec::new();
     for entry in group::apply(entries) {
-        if entry.service.text.is_empty() {
+        if entry.service.text().is_empty() {
             continue;
         }
         let Some(ttl) = ctx.ttl(entry) else { continue };
-        if !ctx.claim(RECORD_OVERHEAD + entry.service.text.len()) {
+        if !ctx.claim(RECORD_OVERHEAD + entry.service.text().len()) {
             break;
         }
-        let txt = TXT::from_bytes(split255(&entry.service.text));
+        let txt = TXT::from_bytes(split255(entry.service.text()));
         answers.push(record(owner, ttl, RData::TXT(txt)));
     }
     Some(answers)
