@@ -4,6 +4,8 @@
 //! malformed-packet rules), the core decides, and a reply of our own zone is compiled, kept in
 //! the table when it may be, and rendered. What needs upstream servers (forwarding, stub
 //! zones, external targets) is left to [`Handler::answer_later`], which waits on them.
+//!
+//! Both check a query's DNS cookie and give its reply ours (`core::cookie`).
 
 use std::cell::Cell;
 #[cfg(test)]
@@ -18,11 +20,12 @@ use hickory_proto::op::Message;
 
 use crate::answers::question::{self, Asked};
 use crate::answers::render::Asker;
-use crate::answers::serving::ServingCell;
+use crate::answers::serving::{Serving, ServingCell};
 use crate::answers::table::{KeyRef, Table};
 use crate::answers::{asker_of, compile_reply, encode_message};
 use crate::config::RuntimeConfig;
-use crate::core::decide::{forwarding_allowed_for, servfail};
+use crate::core::cookie::{self, Received};
+use crate::core::decide::{forwarding_allowed_for, new_reply, servfail};
 use crate::core::ede::ExtendedError;
 use crate::core::edns;
 use crate::core::wire::{decode, header_only, Decoded};
@@ -55,6 +58,18 @@ pub struct Handler {
     table: ArcSwap<Table>,
     forwarder: Forwarder,
     waiting: AtomicUsize,
+    /// The server secret of our DNS cookies, made at start.
+    cookies: cookie::Secret,
+}
+
+/// One received message and what is known about it before it is answered.
+struct Arrival<'a> {
+    bytes: &'a [u8],
+    transport: Transport,
+    peer: SocketAddr,
+    started: Instant,
+    /// The query carried a server cookie of ours, valid for this client (set once checked).
+    vouched: bool,
 }
 
 thread_local! {
@@ -72,6 +87,7 @@ impl Handler {
             table: ArcSwap::from_pointee(table),
             forwarder: Forwarder::default(),
             waiting: AtomicUsize::new(0),
+            cookies: cookie::Secret::new(rand::random()),
         }
     }
 
@@ -120,16 +136,34 @@ impl Handler {
         peer: SocketAddr,
         out: &mut Vec<u8>,
     ) -> Now {
-        let started = Instant::now();
+        let mut arrival = Arrival {
+            bytes,
+            transport,
+            peer,
+            started: Instant::now(),
+            vouched: false,
+        };
         let table = self.table();
+        self.reply_now(&table, &mut arrival, out)
+    }
+
+    /// [`Handler::answer_now`] for one arrival.
+    fn reply_now(&self, table: &Table, arrival: &mut Arrival<'_>, out: &mut Vec<u8>) -> Now {
+        let (bytes, transport, peer, started) = (
+            arrival.bytes,
+            arrival.transport,
+            arrival.peer,
+            arrival.started,
+        );
         let serving = &table.serving;
         let cfg = &serving.cfg;
         let asked = question::parse(bytes).filter(|a| a.qclass == 1);
         let may_recurse = forwarding_allowed_for(peer.ip(), cfg);
         if let Some(asked) = &asked {
             let key = key_of(asked, may_recurse);
-            let asker = asker_from(asked, transport, cfg);
             if let Some(compiled) = table.get(&key) {
+                let mut asker = asker_from(asked, transport, cfg);
+                asker.cookie = self.cookie(asked.edns.and_then(|e| e.cookie), arrival);
                 if compiled.fresh(started) && compiled.serves(compiled.body_limit(&asker)) {
                     let turn = next_turn();
                     if compiled.render(&asker, cfg.edns_payload, turn, out) {
@@ -141,6 +175,9 @@ impl Handler {
         }
         let message = match decode(bytes) {
             Decoded::Query(message) => message,
+            Decoded::CookieProbe(message) => {
+                return self.cookie_probe(*message, arrival, cfg, out);
+            }
             Decoded::Error(reply) => {
                 *out = reply;
                 return Now::Reply;
@@ -149,7 +186,8 @@ impl Handler {
         };
         let req = Request::new(*message, transport, peer.ip());
         let mut question = Vec::new();
-        let asker = asker_of(&req, cfg.edns_payload, &mut question);
+        let mut asker = asker_of(&req, cfg.edns_payload, &mut question);
+        asker.cookie = self.cookie(received(&req), arrival);
         if !self.store.is_loaded() {
             let reply = servfail(&req, cfg, Some(ExtendedError::NotReady));
             return self.send_message(&reply, &asker, cfg, out);
@@ -186,6 +224,41 @@ impl Handler {
         }
         log_query(cfg, peer, transport, bytes, out, started);
         Now::Reply
+    }
+
+    /// The COOKIE option data of the reply to a query that sent `received`; records in
+    /// `arrival` whether its server cookie was valid.
+    fn cookie(
+        &self,
+        received: Option<Received>,
+        arrival: &mut Arrival<'_>,
+    ) -> Option<[u8; cookie::REPLY_LEN]> {
+        let checked = self
+            .cookies
+            .check(&received?, arrival.peer.ip(), unix_now());
+        arrival.vouched = checked.valid;
+        Some(checked.reply)
+    }
+
+    /// The reply to a query without a question that asks for a server cookie (RFC 7873 §5.4):
+    /// NOERROR with our cookie, or BADCOOKIE when the server cookie it sent is not valid.
+    fn cookie_probe(
+        &self,
+        message: Message,
+        arrival: &mut Arrival<'_>,
+        cfg: &RuntimeConfig,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        let req = Request::new(message, arrival.transport, arrival.peer.ip());
+        let sent = received(&req);
+        let mut no_question = Vec::new();
+        let mut asker = asker_of(&req, cfg.edns_payload, &mut no_question);
+        asker.cookie = self.cookie(sent, arrival);
+        let mut reply = new_reply(&req, cfg);
+        if sent.is_some_and(|c| !c.server().is_empty()) && !arrival.vouched {
+            reply.metadata.response_code = hickory_proto::op::ResponseCode::BADCOOKIE;
+        }
+        self.send_message(&reply, &asker, cfg, out)
     }
 
     /// A query that must wait on upstream servers: later, unless too many already wait.
@@ -237,17 +310,35 @@ impl Handler {
         peer: SocketAddr,
     ) -> Option<Vec<u8>> {
         let _waiting = Waiting::enter(&self.waiting);
-        let started = Instant::now();
+        let mut arrival = Arrival {
+            bytes,
+            transport,
+            peer,
+            started: Instant::now(),
+            vouched: false,
+        };
+        let serving = self.serving.load_full();
+        self.reply_later(&serving, &mut arrival).await
+    }
+
+    /// [`Handler::answer_later`] for one arrival.
+    async fn reply_later(&self, serving: &Serving, arrival: &mut Arrival<'_>) -> Option<Vec<u8>> {
+        let (bytes, transport, peer, started) = (
+            arrival.bytes,
+            arrival.transport,
+            arrival.peer,
+            arrival.started,
+        );
         let Decoded::Query(message) = decode(bytes) else {
             return None;
         };
         let req = Request::new(*message, transport, peer.ip());
-        let serving = self.serving.load_full();
         let cfg = &serving.cfg;
         let snapshot = self.store.snapshot();
         let lowered = req.lowercased();
         let mut question = Vec::new();
-        let asker = asker_of(&req, cfg.edns_payload, &mut question);
+        let mut asker = asker_of(&req, cfg.edns_payload, &mut question);
+        asker.cookie = self.cookie(received(&req), arrival);
         let first = Externals::default();
         let outcome = match crate::core::decide(&lowered, &snapshot, cfg, &first, started) {
             Outcome::NeedExternal(needs) => {
@@ -280,7 +371,7 @@ impl Handler {
                 Reply::new(servfail(&req, cfg, None), crate::core::Source::Policy, None)
             }
         };
-        let rendered = compile_reply(&lowered, reply, &serving, &asker, started, unix_now())
+        let rendered = compile_reply(&lowered, reply, serving, &asker, started, unix_now())
             .map(|compiled| compiled.render(&asker, cfg.edns_payload, next_turn(), &mut out));
         if !matches!(rendered, Ok(true)) {
             if let Err(e) = rendered {
@@ -314,7 +405,13 @@ fn asker_from<'a>(asked: &'a Asked<'_>, transport: Transport, cfg: &RuntimeConfi
         question: asked.question,
         edns: asked.edns.map(|e| e.dnssec_ok),
         limit,
+        cookie: None,
     }
+}
+
+/// The cookie of a decoded query (`wire::decode` answered a malformed one with FORMERR).
+fn received(req: &Request) -> Option<Received> {
+    cookie::received(req.edns()).ok().flatten()
 }
 
 /// True when a reply may be kept in the answer table: our own data, nothing from upstream.
