@@ -5,7 +5,9 @@
 //! the table when it may be, and rendered. What needs upstream servers (forwarding, stub
 //! zones, external targets) is left to [`Handler::answer_later`], which waits on them.
 //!
-//! Both check a query's DNS cookie and give its reply ours (`core::cookie`).
+//! Both check a query's DNS cookie and give its reply ours (`core::cookie`), and both pass
+//! every UDP reply through response rate limiting (`net::rrl`) before it is sent, unless the
+//! query carried a valid server cookie: the reply is sent, dropped, or cut to a truncated one.
 
 use std::cell::Cell;
 #[cfg(test)]
@@ -31,6 +33,7 @@ use crate::core::edns;
 use crate::core::wire::{decode, header_only, Decoded};
 use crate::core::{Externals, Outcome, Reply, Request, Transport};
 use crate::net::forward::{Forwarder, Target};
+use crate::net::rrl::{self, slip, Limiter, Verdict};
 use crate::store::StoreState;
 
 /// Queries waiting on upstream servers at once; beyond it a query that would wait gets
@@ -60,6 +63,8 @@ pub struct Handler {
     waiting: AtomicUsize,
     /// The server secret of our DNS cookies, made at start.
     cookies: cookie::Secret,
+    /// Response rate limiting of UDP replies.
+    rrl: Limiter,
 }
 
 /// One received message and what is known about it before it is answered.
@@ -88,7 +93,13 @@ impl Handler {
             forwarder: Forwarder::default(),
             waiting: AtomicUsize::new(0),
             cookies: cookie::Secret::new(rand::random()),
+            rrl: Limiter::new(Instant::now(), rand::random()),
         }
+    }
+
+    /// Replies held back and slipped by response rate limiting since start.
+    pub fn rrl_counts(&self) -> rrl::Counts {
+        self.rrl.counts()
     }
 
     /// The reply to one received message (`None`: nothing is sent), waiting on upstream
@@ -128,7 +139,7 @@ impl Handler {
     }
 
     /// Answers without waiting: from the answer table, or from the core when it needs no
-    /// upstream server. Writes the reply into `out`.
+    /// upstream server. Writes the reply into `out` (over UDP, as rate limiting leaves it).
     pub fn answer_now(
         &self,
         bytes: &[u8],
@@ -144,10 +155,11 @@ impl Handler {
             vouched: false,
         };
         let table = self.table();
-        self.reply_now(&table, &mut arrival, out)
+        let now = self.reply_now(&table, &mut arrival, out);
+        self.rate_limit(now, &arrival, &table.serving.cfg, out)
     }
 
-    /// [`Handler::answer_now`] for one arrival.
+    /// [`Handler::answer_now`] before rate limiting.
     fn reply_now(&self, table: &Table, arrival: &mut Arrival<'_>, out: &mut Vec<u8>) -> Now {
         let (bytes, transport, peer, started) = (
             arrival.bytes,
@@ -261,6 +273,37 @@ impl Handler {
         self.send_message(&reply, &asker, cfg, out)
     }
 
+    /// Response rate limiting of a UDP reply in `out` (left alone for TCP and for queries
+    /// with a valid server cookie).
+    fn rate_limit(
+        &self,
+        now: Now,
+        arrival: &Arrival<'_>,
+        cfg: &RuntimeConfig,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        if now != Now::Reply || arrival.transport != Transport::Udp || arrival.vouched {
+            return now;
+        }
+        let policy = rrl::Policy {
+            rate: cfg.settings.rrl.as_u32(),
+            slip: cfg.settings.rrl_slip.as_u32(),
+            exempt: &cfg.rrl_exempt,
+            zone: &cfg.domain,
+        };
+        match self
+            .rrl
+            .check(out, arrival.peer.ip(), &policy, arrival.started)
+        {
+            Verdict::Send => Now::Reply,
+            Verdict::Drop => Now::Drop,
+            Verdict::Slip => {
+                slip::truncate(out);
+                Now::Reply
+            }
+        }
+    }
+
     /// A query that must wait on upstream servers: later, unless too many already wait.
     fn later_or_busy(
         &self,
@@ -302,7 +345,8 @@ impl Handler {
     }
 
     /// Answers a query that needs upstream servers: forwarding, a stub zone, or external
-    /// targets looked up before the core answers again.
+    /// targets looked up before the core answers again (over UDP, as rate limiting leaves
+    /// the reply).
     pub async fn answer_later(
         &self,
         bytes: &[u8],
@@ -318,10 +362,14 @@ impl Handler {
             vouched: false,
         };
         let serving = self.serving.load_full();
-        self.reply_later(&serving, &mut arrival).await
+        let mut out = self.reply_later(&serving, &mut arrival).await?;
+        match self.rate_limit(Now::Reply, &arrival, &serving.cfg, &mut out) {
+            Now::Reply => Some(out),
+            Now::Drop | Now::Later => None,
+        }
     }
 
-    /// [`Handler::answer_later`] for one arrival.
+    /// [`Handler::answer_later`] before rate limiting.
     async fn reply_later(&self, serving: &Serving, arrival: &mut Arrival<'_>) -> Option<Vec<u8>> {
         let (bytes, transport, peer, started) = (
             arrival.bytes,
