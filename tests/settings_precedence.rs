@@ -49,6 +49,9 @@ fn samples(key: &str, dir: &Path, keys: &[String; 3]) -> [String; 4] {
         "forward_allow" => s(&|i| format!("10.{i}.0.0/16")),
         "log_level" => ["debug", "warn", "error", "trace"].map(str::to_owned),
         "answer_cache" | "rcache_size" => ["1MiB", "2MiB", "3MiB", "5MiB"].map(str::to_owned),
+        "rrl" => n(100),
+        "rrl_slip" => n(0),
+        "rrl_exempt" => s(&|i| format!("192.0.{i}.0/24")),
         other => panic!("no sample values for the setting `{other}`: add them to this test"),
     }
 }

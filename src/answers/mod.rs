@@ -46,6 +46,7 @@ pub fn asker_of<'a>(req: &Request, our_payload: u16, question: &'a mut Vec<u8>) 
         question,
         edns: req.edns().map(|e| e.flags().dnssec_ok),
         limit: size_limit(req, our_payload),
+        cookie: None,
     }
 }
 
@@ -106,16 +107,15 @@ pub fn encode_message(
 }
 
 /// The largest body for `asker` when `message` becomes the reply: its limit less the OPT
-/// record (with the message's Extended DNS Error, if any).
+/// record (with the message's Extended DNS Error, if any, and the asker's cookie).
 fn body_limit(message: &Message, asker: &Asker<'_>) -> usize {
-    let ede = message.edns.as_ref().map_or(0, |edns| {
+    let ede = message.edns.as_ref().and_then(|edns| {
         match edns.option(EdnsCode::from(crate::core::ede::OPTION_CODE)) {
-            Some(EdnsOption::Unknown(_, data)) => 4 + data.len(),
-            _ => 0,
+            Some(EdnsOption::Unknown(_, data)) => Some(data.as_slice()),
+            _ => None,
         }
     });
-    let opt = if asker.edns.is_some() { 11 + ede } else { 0 };
-    asker.limit.saturating_sub(opt)
+    asker.limit.saturating_sub(render::opt_len(ede, asker))
 }
 
 #[cfg(test)]

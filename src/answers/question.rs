@@ -1,16 +1,17 @@
 //! The quick look at a query that the answer table needs: header, the one question, and an
 //! OPT record. Only the plain, common shape is accepted (opcode QUERY, one question without
-//! compression, no other records but one OPT of version 0 without a cookie or the stub loop
-//! guard, nothing after it); anything else returns `None` and goes the full way, where the
-//! malformed-packet rules are applied.
+//! compression, no other records but one OPT of version 0 with at most one well-formed cookie
+//! and without the stub loop guard, nothing after it); anything else returns `None` and goes
+//! the full way, where the malformed-packet rules are applied.
 
+use crate::core::cookie::{self, Received};
 use crate::core::wire::HEADER_LEN;
 
 /// The largest wire name.
 const MAX_NAME: usize = 255;
 
-/// Option codes that need the full path: DNS cookies, the stub-zone loop guard.
-const FULL_PATH_OPTIONS: [u16; 2] = [10, crate::core::answer::stub::LOOP_GUARD_OPTION];
+/// Option codes that need the full path: the stub-zone loop guard.
+const FULL_PATH_OPTIONS: [u16; 1] = [crate::core::answer::stub::LOOP_GUARD_OPTION];
 
 /// A query as the answer table reads it.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct AskedEdns {
     pub payload: u16,
     /// DNSSEC OK.
     pub dnssec_ok: bool,
+    /// The COOKIE option, if any.
+    pub cookie: Option<Received>,
 }
 
 /// A lowercased wire name, on the stack.
@@ -129,15 +132,28 @@ fn opt(rest: &[u8]) -> Option<AskedEdns> {
     if options.len() != rdlen {
         return None;
     }
+    let mut cookie = None;
     while !options.is_empty() {
         let code = u16::from_be_bytes([*options.first()?, *options.get(1)?]);
         let len = usize::from(u16::from_be_bytes([*options.get(2)?, *options.get(3)?]));
         if FULL_PATH_OPTIONS.contains(&code) {
             return None;
         }
-        options = options.get(4 + len..)?;
+        let data = options.get(4..4 + len)?;
+        if code == cookie::OPTION_CODE {
+            // A second or a malformed cookie is FORMERR, decided on the full path.
+            if cookie.is_some() {
+                return None;
+            }
+            cookie = Some(Received::parse(data).ok()?);
+        }
+        options = &options[4 + len..];
     }
-    Some(AskedEdns { payload, dnssec_ok })
+    Some(AskedEdns {
+        payload,
+        dnssec_ok,
+        cookie,
+    })
 }
 
 #[cfg(test)]
@@ -175,10 +191,33 @@ mod tests {
             asked.edns,
             Some(AskedEdns {
                 payload: 1232,
-                dnssec_ok: true
+                dnssec_ok: true,
+                cookie: None,
             })
         );
         assert!(parse(&query("a.", None)).unwrap().edns.is_none());
+    }
+
+    /// EDNS with one COOKIE option of each length given, its bytes counting up.
+    fn with_cookies(lens: &[usize]) -> Edns {
+        let mut edns = Edns::new();
+        for len in lens {
+            let data = (0..*len).map(|i| u8::try_from(i).unwrap()).collect();
+            edns.options_mut()
+                .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(10, data));
+        }
+        edns
+    }
+
+    #[test]
+    fn cookies_are_read() {
+        let bytes = query("a.", Some(with_cookies(&[8])));
+        let cookie = parse(&bytes).unwrap().edns.unwrap().cookie.unwrap();
+        assert_eq!(cookie.client(), &[0, 1, 2, 3, 4, 5, 6, 7]);
+        assert!(cookie.server().is_empty());
+        let bytes = query("a.", Some(with_cookies(&[24])));
+        let cookie = parse(&bytes).unwrap().edns.unwrap().cookie.unwrap();
+        assert_eq!(cookie.server().len(), 16);
     }
 
     #[test]
@@ -194,14 +233,13 @@ mod tests {
         notify[2] |= 4 << 3;
         assert!(parse(&notify).is_none());
         assert!(parse(&good[..good.len() - 1]).is_none());
-        let mut cookie = Edns::new();
-        cookie
-            .options_mut()
-            .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
-                10,
-                vec![1; 8],
-            ));
-        assert!(parse(&query("a.", Some(cookie))).is_none());
+        for len in [7, 9, 41] {
+            assert!(
+                parse(&query("a.", Some(with_cookies(&[len])))).is_none(),
+                "{len}"
+            );
+        }
+        assert!(parse(&query("a.", Some(with_cookies(&[8, 8])))).is_none());
         let mut v1 = Edns::new();
         v1.set_version(1);
         assert!(parse(&query("a.", Some(v1))).is_none());

@@ -3,9 +3,10 @@
 //! prefix of the body that fits the asker's limit (whole units; TC when the answer or the
 //! authority section does not fit), the address RRsets rotated by one more step for every
 //! reply, and an OPT record when the asker sent one (our payload size, DO echoed, the extended
-//! rcode, the Extended DNS Error of the reply).
+//! rcode, the Extended DNS Error of the reply, the asker's cookie).
 
 use super::compiled::{Compiled, Unit};
+use crate::core::cookie;
 use crate::core::wire::HEADER_LEN;
 
 /// What the reply depends on from the query.
@@ -23,6 +24,9 @@ pub struct Asker<'a> {
     pub edns: Option<bool>,
     /// The largest reply the asker takes (OPT included).
     pub limit: usize,
+    /// The COOKIE option data its reply carries (client and server cookie), when it sent a
+    /// cookie.
+    pub cookie: Option<[u8; cookie::REPLY_LEN]>,
 }
 
 /// Length of an OPT record without options.
@@ -31,18 +35,36 @@ const OPT_LEN: usize = 11;
 /// Option code of Extended DNS Errors.
 const EDE_CODE: u16 = crate::core::ede::OPTION_CODE;
 
-impl Compiled {
-    /// The size of the OPT record this reply gets for `asker` (0 without EDNS).
-    fn opt_len(&self, asker: &Asker<'_>) -> usize {
-        match asker.edns {
-            None => 0,
-            Some(_) => OPT_LEN + self.ede.as_ref().map_or(0, |data| 4 + data.len()),
-        }
-    }
+/// The options of our OPT record: the reply's Extended DNS Error (`ede`, its data), then the
+/// asker's cookie.
+fn options<'s>(
+    ede: Option<&'s [u8]>,
+    asker: &'s Asker<'_>,
+) -> impl Iterator<Item = (u16, &'s [u8])> {
+    let cookie = asker.cookie.as_ref().map(|c| (cookie::OPTION_CODE, &c[..]));
+    ede.map(|data| (EDE_CODE, data)).into_iter().chain(cookie)
+}
 
+/// The size of the OPT record a reply with the Extended DNS Error `ede` gets for `asker` (0
+/// without EDNS).
+pub fn opt_len(ede: Option<&[u8]>, asker: &Asker<'_>) -> usize {
+    match asker.edns {
+        None => 0,
+        Some(_) => OPT_LEN + options_len(ede, asker),
+    }
+}
+
+/// The bytes of the options of our OPT record.
+fn options_len(ede: Option<&[u8]>, asker: &Asker<'_>) -> usize {
+    options(ede, asker).map(|(_, data)| 4 + data.len()).sum()
+}
+
+impl Compiled {
     /// The body limit for `asker`: its limit less the OPT record.
     pub fn body_limit(&self, asker: &Asker<'_>) -> usize {
-        asker.limit.saturating_sub(self.opt_len(asker))
+        asker
+            .limit
+            .saturating_sub(opt_len(self.ede.as_deref(), asker))
     }
 
     /// Writes the reply for `asker` to `out` (cleared first); `turn` picks the rotation of
@@ -83,14 +105,14 @@ impl Compiled {
             out[6 + 2 * i..8 + 2 * i].copy_from_slice(&n.to_be_bytes());
         }
         if let Some(dnssec_ok) = asker.edns {
-            self.opt(dnssec_ok, our_payload, out);
+            self.opt(dnssec_ok, asker, our_payload, out);
         }
         true
     }
 
-    /// Appends our OPT record.
-    fn opt(&self, dnssec_ok: bool, our_payload: u16, out: &mut Vec<u8>) {
-        let options = self.ede.as_ref().map_or(0, |data| 4 + data.len());
+    /// Appends our OPT record for `asker`.
+    fn opt(&self, dnssec_ok: bool, asker: &Asker<'_>, our_payload: u16, out: &mut Vec<u8>) {
+        let ede = self.ede.as_deref();
         out.push(0); // root owner
         out.extend_from_slice(&41u16.to_be_bytes());
         out.extend_from_slice(&our_payload.max(512).to_be_bytes());
@@ -98,9 +120,10 @@ impl Compiled {
         out.push(0); // version
         out.push(if dnssec_ok { 0x80 } else { 0 });
         out.push(0);
-        out.extend_from_slice(&u16::try_from(options).unwrap_or(0).to_be_bytes());
-        if let Some(data) = &self.ede {
-            out.extend_from_slice(&EDE_CODE.to_be_bytes());
+        let rdlen = options_len(ede, asker);
+        out.extend_from_slice(&u16::try_from(rdlen).unwrap_or(0).to_be_bytes());
+        for (code, data) in options(ede, asker) {
+            out.extend_from_slice(&code.to_be_bytes());
             out.extend_from_slice(&u16::try_from(data.len()).unwrap_or(0).to_be_bytes());
             out.extend_from_slice(data);
         }

@@ -49,6 +49,8 @@ pub struct RuntimeConfig {
     pub stubzones: bool,
     /// Who may have names outside our zone forwarded (RFC 5358).
     pub forward_allow: Acl,
+    /// Clients never rate limited (`rrl_exempt`, with `localnets` resolved).
+    pub rrl_exempt: Acl,
     /// The EDNS UDP payload we advertise and clamp client sizes to.
     pub edns_payload: u16,
     /// Log one line per query.
@@ -64,10 +66,13 @@ impl RuntimeConfig {
     /// that default nameservers must leave out) and the host.
     pub fn new(s: &RuntimeSettings, startup: &StartupConfig, host: &HostFacts) -> Self {
         let domain = s.domain.0.clone();
-        let mut forward_allow = s.forward_allow.0.clone();
-        if forward_allow.localnets {
-            forward_allow.host_networks = host.networks.clone();
-        }
+        let with_host = |acl: &Acl| {
+            let mut acl = acl.clone();
+            if acl.localnets {
+                acl.host_networks = host.networks.clone();
+            }
+            acl
+        };
         RuntimeConfig {
             hostmaster: s
                 .hostmaster
@@ -92,7 +97,8 @@ impl RuntimeConfig {
             rcache_ttl: s.rcache_ttl.as_u32(),
             ndots: s.ndots.as_usize(),
             stubzones: s.stubzones.0,
-            forward_allow,
+            forward_allow: with_host(&s.forward_allow.0),
+            rrl_exempt: with_host(&s.rrl_exempt.0),
             edns_payload: s.edns_payload.as_u16(),
             query_log: s.query_log.0,
             log_level: s.log_level.0.clone(),

@@ -117,5 +117,14 @@ settings! {
         /// Memory for compiled answers (bytes, or with a unit: 8MiB); 0 compiles every reply
         /// for its query.
         answer_cache: ByteSize, flag "answer-cache", default "4MiB";
+        /// Response rate limiting: UDP responses per second to one client network (IPv4 /24,
+        /// IPv6 /56) of one kind (answer, NXDOMAIN, NODATA, error ...) for one name or zone;
+        /// 0 turns it off.
+        rrl: Bounded<0, 1_000_000>, flag "rrl", default "0";
+        /// Of the responses rate limiting holds back, every Nth is sent as an empty truncated
+        /// reply (TC) so that real clients retry over TCP; 0 sends none, 1 sends all.
+        rrl_slip: Bounded<0, 100>, flag "rrl-slip", default "2";
+        /// Clients never rate limited: CIDRs or localhost, localnets, any. [default: none]
+        rrl_exempt: Networks, flag "rrl-exempt";
     }
 }

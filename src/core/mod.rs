@@ -3,6 +3,7 @@
 //! is unit-testable and fast.
 
 pub mod answer;
+pub mod cookie;
 pub mod decide;
 pub mod ede;
 pub mod edns;

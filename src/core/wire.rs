@@ -1,6 +1,8 @@
 //! Turning received bytes into a query, with the malformed-packet rules of
 //! `reliability.md` §3.2: drop what cannot be a query (shorter than a header, or QR=1), answer
-//! FORMERR with an empty question to what is broken, NOTIMP to opcodes we do not serve.
+//! FORMERR with an empty question to what is broken (a malformed or repeated COOKIE option
+//! included, RFC 7873 §5.2.2), NOTIMP to opcodes we do not serve. A query without a question
+//! but with a cookie asks for a server cookie (RFC 7873 §5.4).
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::RecordType;
@@ -14,6 +16,9 @@ pub const HEADER_LEN: usize = 12;
 pub enum Decoded {
     /// A well-formed QUERY with one question.
     Query(Box<Message>),
+    /// A QUERY without a question whose OPT record has a well-formed cookie: it asks for a
+    /// server cookie (RFC 7873 §5.4).
+    CookieProbe(Box<Message>),
     /// Reply with these bytes (FORMERR / NOTIMP) without consulting the data.
     Error(Vec<u8>),
     /// Send nothing.
@@ -33,8 +38,14 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         Ok(m) if decoder.is_empty() => m,
         _ => return Decoded::Error(header_only(id, opcode, rd, ResponseCode::FormErr)),
     };
+    let Ok(cookie) = super::cookie::received(message.edns.as_ref()) else {
+        return Decoded::Error(header_only(id, opcode, rd, ResponseCode::FormErr));
+    };
     if message.metadata.op_code != OpCode::Query {
         return Decoded::Error(echo_question(&message, ResponseCode::NotImp));
+    }
+    if message.queries.is_empty() && message.answers.is_empty() && cookie.is_some() {
+        return Decoded::CookieProbe(Box::new(message));
     }
     if message.queries.len() != 1
         || !message.answers.is_empty()
@@ -131,6 +142,45 @@ mod tests {
         assert_eq!(m.metadata.response_code, ResponseCode::NotImp);
         assert_eq!(m.queries.len(), 1);
         assert!(m.edns.is_none());
+    }
+
+    /// `query` with an OPT record holding COOKIE options of these lengths.
+    fn with_cookies(mut query: Message, lens: &[usize]) -> Vec<u8> {
+        let mut edns = hickory_proto::op::Edns::new();
+        for len in lens {
+            edns.options_mut()
+                .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
+                    10,
+                    vec![1; *len],
+                ));
+        }
+        query.edns = Some(edns);
+        query.to_vec().unwrap()
+    }
+
+    #[test]
+    fn malformed_cookies_are_formerr_and_a_bare_cookie_asks_for_one() {
+        let q = Message::from_vec(&query("a.", RecordType::A)).unwrap();
+        for lens in [&[5][..], &[12], &[41], &[8, 8]] {
+            let Decoded::Error(reply) = decode(&with_cookies(q.clone(), lens)) else {
+                panic!("cookies {lens:?} must be FORMERR")
+            };
+            assert_eq!((reply.len(), reply[3] & 0x0f), (HEADER_LEN, 1));
+        }
+        assert!(matches!(
+            decode(&with_cookies(q.clone(), &[24])),
+            Decoded::Query(_)
+        ));
+        let mut bare = q.clone();
+        bare.queries.clear();
+        assert!(matches!(
+            decode(&with_cookies(bare.clone(), &[8])),
+            Decoded::CookieProbe(_)
+        ));
+        assert!(matches!(
+            decode(&with_cookies(bare, &[])),
+            Decoded::Error(_)
+        ));
     }
 
     #[test]

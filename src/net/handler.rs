@@ -4,6 +4,10 @@
 //! malformed-packet rules), the core decides, and a reply of our own zone is compiled, kept in
 //! the table when it may be, and rendered. What needs upstream servers (forwarding, stub
 //! zones, external targets) is left to [`Handler::answer_later`], which waits on them.
+//!
+//! Both check a query's DNS cookie and give its reply ours (`core::cookie`), and both pass
+//! every UDP reply through response rate limiting (`net::rrl`) before it is sent, unless the
+//! query carried a valid server cookie: the reply is sent, dropped, or cut to a truncated one.
 
 use std::cell::Cell;
 #[cfg(test)]
@@ -21,12 +25,14 @@ use crate::answers::render::Asker;
 use crate::answers::table::{KeyRef, Table};
 use crate::answers::{asker_of, compile_reply, encode_message};
 use crate::config::RuntimeConfig;
-use crate::core::decide::{forwarding_allowed_for, servfail};
+use crate::core::cookie::{self, Received};
+use crate::core::decide::{forwarding_allowed_for, new_reply, servfail};
 use crate::core::ede::ExtendedError;
 use crate::core::edns;
 use crate::core::wire::{decode, header_only, Decoded};
 use crate::core::{Externals, Outcome, Reply, Request, Transport};
 use crate::net::forward::{Forwarder, Target};
+use crate::net::rrl::{self, slip, Limiter, Verdict};
 use crate::net::serving::{Serving, ServingCell};
 use crate::store::StoreState;
 
@@ -55,6 +61,20 @@ pub struct Handler {
     table: ArcSwap<Table<Serving>>,
     forwarder: Forwarder,
     waiting: AtomicUsize,
+    /// The server secret of our DNS cookies, made at start.
+    cookies: cookie::Secret,
+    /// Response rate limiting of UDP replies.
+    rrl: Limiter,
+}
+
+/// One received message and what is known about it before it is answered.
+struct Arrival<'a> {
+    bytes: &'a [u8],
+    transport: Transport,
+    peer: SocketAddr,
+    started: Instant,
+    /// The query carried a server cookie of ours, valid for this client (set once checked).
+    vouched: bool,
 }
 
 thread_local! {
@@ -74,7 +94,14 @@ impl Handler {
             table: ArcSwap::from_pointee(table),
             forwarder: Forwarder::default(),
             waiting: AtomicUsize::new(0),
+            cookies: cookie::Secret::new(rand::random()),
+            rrl: Limiter::new(Instant::now(), rand::random()),
         }
+    }
+
+    /// Replies held back and slipped by response rate limiting since start.
+    pub fn rrl_counts(&self) -> rrl::Counts {
+        self.rrl.counts()
     }
 
     /// The reply to one received message (`None`: nothing is sent), waiting on upstream
@@ -115,7 +142,7 @@ impl Handler {
     }
 
     /// Answers without waiting: from the answer table, or from the core when it needs no
-    /// upstream server. Writes the reply into `out`.
+    /// upstream server. Writes the reply into `out` (over UDP, as rate limiting leaves it).
     pub fn answer_now(
         &self,
         bytes: &[u8],
@@ -123,16 +150,40 @@ impl Handler {
         peer: SocketAddr,
         out: &mut Vec<u8>,
     ) -> Now {
-        let started = Instant::now();
+        let mut arrival = Arrival {
+            bytes,
+            transport,
+            peer,
+            started: Instant::now(),
+            vouched: false,
+        };
         let table = self.table();
+        let now = self.reply_now(&table, &mut arrival, out);
+        self.rate_limit(now, &arrival, &table.serving.cfg, out)
+    }
+
+    /// [`Handler::answer_now`] before rate limiting.
+    fn reply_now(
+        &self,
+        table: &Table<Serving>,
+        arrival: &mut Arrival<'_>,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        let (bytes, transport, peer, started) = (
+            arrival.bytes,
+            arrival.transport,
+            arrival.peer,
+            arrival.started,
+        );
         let serving = &table.serving;
         let cfg = &serving.cfg;
         let asked = question::parse(bytes).filter(|a| a.qclass == 1);
         let may_recurse = forwarding_allowed_for(peer.ip(), cfg);
         if let Some(asked) = &asked {
             let key = key_of(asked, may_recurse);
-            let asker = asker_from(asked, transport, cfg);
             if let Some(compiled) = table.get(&key) {
+                let mut asker = asker_from(asked, transport, cfg);
+                asker.cookie = self.cookie(asked.edns.and_then(|e| e.cookie), arrival);
                 if compiled.fresh(started) && compiled.serves(compiled.body_limit(&asker)) {
                     let turn = next_turn();
                     if compiled.render(&asker, cfg.edns_payload, turn, out) {
@@ -144,6 +195,9 @@ impl Handler {
         }
         let message = match decode(bytes) {
             Decoded::Query(message) => message,
+            Decoded::CookieProbe(message) => {
+                return self.cookie_probe(*message, arrival, cfg, out);
+            }
             Decoded::Error(reply) => {
                 *out = reply;
                 return Now::Reply;
@@ -152,7 +206,8 @@ impl Handler {
         };
         let req = Request::new(*message, transport, peer.ip());
         let mut question = Vec::new();
-        let asker = asker_of(&req, cfg.edns_payload, &mut question);
+        let mut asker = asker_of(&req, cfg.edns_payload, &mut question);
+        asker.cookie = self.cookie(received(&req), arrival);
         if !self.store.is_loaded() {
             let reply = servfail(&req, cfg, Some(ExtendedError::NotReady));
             return self.send_message(&reply, &asker, cfg, out);
@@ -201,6 +256,72 @@ impl Handler {
         Now::Reply
     }
 
+    /// The COOKIE option data of the reply to a query that sent `received`; records in
+    /// `arrival` whether its server cookie was valid.
+    fn cookie(
+        &self,
+        received: Option<Received>,
+        arrival: &mut Arrival<'_>,
+    ) -> Option<[u8; cookie::REPLY_LEN]> {
+        let checked = self
+            .cookies
+            .check(&received?, arrival.peer.ip(), unix_now());
+        arrival.vouched = checked.valid;
+        Some(checked.reply)
+    }
+
+    /// The reply to a query without a question that asks for a server cookie (RFC 7873 §5.4):
+    /// NOERROR with our cookie, or BADCOOKIE when the server cookie it sent is not valid.
+    fn cookie_probe(
+        &self,
+        message: Message,
+        arrival: &mut Arrival<'_>,
+        cfg: &RuntimeConfig,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        let req = Request::new(message, arrival.transport, arrival.peer.ip());
+        let sent = received(&req);
+        let mut no_question = Vec::new();
+        let mut asker = asker_of(&req, cfg.edns_payload, &mut no_question);
+        asker.cookie = self.cookie(sent, arrival);
+        let mut reply = new_reply(&req, cfg);
+        if sent.is_some_and(|c| !c.server().is_empty()) && !arrival.vouched {
+            reply.metadata.response_code = hickory_proto::op::ResponseCode::BADCOOKIE;
+        }
+        self.send_message(&reply, &asker, cfg, out)
+    }
+
+    /// Response rate limiting of a UDP reply in `out` (left alone for TCP and for queries
+    /// with a valid server cookie).
+    fn rate_limit(
+        &self,
+        now: Now,
+        arrival: &Arrival<'_>,
+        cfg: &RuntimeConfig,
+        out: &mut Vec<u8>,
+    ) -> Now {
+        if now != Now::Reply || arrival.transport != Transport::Udp || arrival.vouched {
+            return now;
+        }
+        let policy = rrl::Policy {
+            rate: cfg.settings.rrl.as_u32(),
+            slip: cfg.settings.rrl_slip.as_u32(),
+            exempt: &cfg.rrl_exempt,
+            zone: &cfg.domain,
+        };
+        match self
+            .rrl
+            .check(out, arrival.peer.ip(), &policy, arrival.started)
+        {
+            Verdict::Send => Now::Reply,
+            Verdict::Drop => Now::Drop,
+            Verdict::Slip => {
+                slip::truncate(out);
+                Now::Reply
+            }
+        }
+    }
+
     /// A query that must wait on upstream servers: later, unless too many already wait.
     fn later_or_busy(
         &self,
@@ -242,7 +363,8 @@ impl Handler {
     }
 
     /// Answers a query that needs upstream servers: forwarding, a stub zone, or external
-    /// targets looked up before the core answers again.
+    /// targets looked up before the core answers again (over UDP, as rate limiting leaves
+    /// the reply).
     pub async fn answer_later(
         &self,
         bytes: &[u8],
@@ -250,21 +372,43 @@ impl Handler {
         peer: SocketAddr,
     ) -> Option<Vec<u8>> {
         let _waiting = Waiting::enter(&self.waiting);
-        let started = Instant::now();
+        let mut arrival = Arrival {
+            bytes,
+            transport,
+            peer,
+            started: Instant::now(),
+            vouched: false,
+        };
+        let serving = self.serving.load_full();
+        let mut out = self.reply_later(&serving, &mut arrival).await?;
+        match self.rate_limit(Now::Reply, &arrival, &serving.cfg, &mut out) {
+            Now::Reply => Some(out),
+            Now::Drop | Now::Later => None,
+        }
+    }
+
+    /// [`Handler::answer_later`] before rate limiting.
+    async fn reply_later(&self, serving: &Serving, arrival: &mut Arrival<'_>) -> Option<Vec<u8>> {
+        let (bytes, transport, peer, started) = (
+            arrival.bytes,
+            arrival.transport,
+            arrival.peer,
+            arrival.started,
+        );
         let Decoded::Query(message) = decode(bytes) else {
             return None;
         };
         let req = Request::new(*message, transport, peer.ip());
-        let serving = self.serving.load_full();
         let cfg = &serving.cfg;
         let snapshot = self.store.snapshot();
         let lowered = req.lowercased();
         let mut question = Vec::new();
-        let asker = asker_of(&req, cfg.edns_payload, &mut question);
+        let mut asker = asker_of(&req, cfg.edns_payload, &mut question);
+        asker.cookie = self.cookie(received(&req), arrival);
         let first = Externals::default();
         let outcome = match crate::core::decide(&lowered, &snapshot, cfg, &first, started) {
             Outcome::NeedExternal(needs) => {
-                let externals = self.forwarder.lookups(&serving, &needs).await;
+                let externals = self.forwarder.lookups(serving, &needs).await;
                 crate::core::decide(&lowered, &snapshot, cfg, &externals, Instant::now())
             }
             other => other,
@@ -279,7 +423,7 @@ impl Handler {
             Outcome::Forward => {
                 let reply = self
                     .forwarder
-                    .relay(&req, &serving, Target::Nameservers)
+                    .relay(&req, serving, Target::Nameservers)
                     .await;
                 self.send_message(&reply, &asker, cfg, &mut out);
                 log_query(cfg, peer, transport, bytes, &out, started);
@@ -288,7 +432,7 @@ impl Handler {
             Outcome::Stub { servers } => {
                 let reply = self
                     .forwarder
-                    .relay(&req, &serving, Target::Stub(servers))
+                    .relay(&req, serving, Target::Stub(servers))
                     .await;
                 self.send_message(&reply, &asker, cfg, &mut out);
                 log_query(cfg, peer, transport, bytes, &out, started);
@@ -334,7 +478,13 @@ fn asker_from<'a>(asked: &'a Asked<'_>, transport: Transport, cfg: &RuntimeConfi
         question: asked.question,
         edns: asked.edns.map(|e| e.dnssec_ok),
         limit,
+        cookie: None,
     }
+}
+
+/// The cookie of a decoded query (`wire::decode` answered a malformed one with FORMERR).
+fn received(req: &Request) -> Option<Received> {
+    cookie::received(req.edns()).ok().flatten()
 }
 
 /// True when a reply may be kept in the answer table: our own data, nothing from upstream.

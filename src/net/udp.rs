@@ -1,7 +1,9 @@
 //! The UDP server: worker threads that each receive a batch of datagrams with one `recvmmsg`,
 //! answer what they can at once (the answer table, or the core) into buffers they keep, and
 //! send the batch back with one `sendmmsg`. Queries that wait on upstream servers go to the
-//! async runtime and are answered from there; receiving never waits on them.
+//! async runtime and are answered from there; receiving never waits on them. The handler
+//! passes every UDP reply through response rate limiting (`net::rrl`) first, so a reply it
+//! holds back is never sent and a slipped one is sent truncated.
 //!
 //! A socket skydns bound itself is one of a `SO_REUSEPORT` group, one socket per worker (the
 //! kernel spreads clients over them); a socket passed by systemd is shared by the workers.
