@@ -476,6 +476,13 @@ fn bad_values_are_refused_by_name_and_nothing_is_written() {
         Some(r#"{"no_rec":true,"ttl":90}"#)
     );
     assert!(ok(&store, &["check-config"]).contains("configuration is valid"));
+    // Invalid settings: exit 1 and the key named, as `skydns check-config` does.
+    refused(
+        &store,
+        &["check-config", "--domain=a..b"],
+        1,
+        &["key `domain`"],
+    );
     let shown = ok(&store, &["check-config", "--show", "--ttl=5"]);
     assert!(shown.contains("ttl = \"90\"  # /skydns/config"), "{shown}");
 

@@ -42,14 +42,15 @@ pub fn run(ctl: &Ctl) -> Result<i32> {
         file: ctl.config.as_deref(),
         store: None,
     };
-    let startup = config::load(&sources, &HostFacts::default())
-        .map_err(UsageError::Setting)?
-        .startup;
+    let loaded = config::load(&sources, &HostFacts::default());
     if let Command::CheckConfig { show } = ctl.command {
+        // Invalid settings are what check-config reports: exit 1, as `skydns check-config`.
+        let startup = loaded?.startup;
         // The daemon's check reports keys it ignores through the log: show them on stderr.
         logging::init(LogTarget::Stderr, "warn", false, None)?;
         return check_config::run(&ctl.settings, ctl.config.as_deref(), &startup, show);
     }
+    let startup = loaded.map_err(UsageError::Setting)?.startup;
     let mut store = Store::open(&startup)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
