@@ -4,7 +4,8 @@
 #   bash rpm/build.sh [OUTDIR]      (default OUTDIR: target/rpm)
 # cargo reuses this tree's target/ (or $CARGO_TARGET_DIR), so after `cargo build --release`
 # only skydns itself is recompiled; SKYDNS_PREBUILT=target/release/skydns packages that binary
-# instead of compiling. Works with Fedora's rpmbuild and with Debian's rpm.
+# (and the skydnsctl beside it) instead of compiling. Works with Fedora's rpmbuild and with
+# Debian's rpm.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 out="$(mkdir -p "${1:-$repo/target/rpm}" && cd "${1:-$repo/target/rpm}" && pwd)"
@@ -21,7 +22,9 @@ cp "$repo/packaging/skydns.sysusers" "$top/SOURCES/"
 nodeps=()
 rpm -q rpm >/dev/null 2>&1 || nodeps=(--nodeps)
 prebuilt=()
-[ -z "${SKYDNS_PREBUILT:-}" ] || prebuilt=(--define "skydns_prebuilt $(realpath "$SKYDNS_PREBUILT")")
+[ -z "${SKYDNS_PREBUILT:-}" ] || prebuilt=(
+  --define "skydns_prebuilt $(realpath "$SKYDNS_PREBUILT")"
+  --define "skydnsctl_prebuilt $(realpath "$(dirname "$SKYDNS_PREBUILT")/skydnsctl")")
 
 # The binary is built outside rpmbuild's BUILD tree (in target/), so no debuginfo package.
 rpmbuild -bb "${nodeps[@]}" "${prebuilt[@]}" \

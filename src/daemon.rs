@@ -7,7 +7,7 @@
 //!    (STATUS= while waiting) and apply `/<prefix>/config`;
 //! 6. READY=1; then reload on SIGHUP, ping the watchdog, and stop gracefully on SIGTERM/SIGINT.
 
-mod check_config;
+pub mod check_config;
 mod reload;
 mod watchdog;
 
@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let first = config::load(&cli.sources(None), &interfaces::host_facts(&[]))?;
     if let Some(Command::CheckConfig { show }) = cli.command {
         logging::init(LogTarget::Stderr, &first.runtime.log_level, false, None)?;
-        return check_config::run(&cli, &first.startup, show);
+        return check_config::run(&cli.settings, cli.config.as_deref(), &first.startup, show);
     }
     let log = logging::init(
         first.startup.log,

@@ -11,10 +11,12 @@
 //!   core.
 //! - [`sys`]: OS integration (logging).
 //! - [`daemon`]: start-up order and the main loop.
+//! - [`ctl`]: `skydnsctl`, the operator's command line for services and settings in the store.
 
 pub mod answers;
 pub mod config;
 pub mod core;
+pub mod ctl;
 pub mod daemon;
 pub mod dnssec;
 pub mod net;

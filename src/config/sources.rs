@@ -38,12 +38,15 @@ pub struct CommandLine {
 }
 
 impl CommandLine {
-    /// Sorts the settings clap parsed by where each came from.
+    /// Sorts the settings clap parsed by where each came from. Settings the command does not
+    /// define (`skydnsctl` takes only some) are left out.
     pub fn from_matches(matches: &ArgMatches) -> Self {
         let mut line = CommandLine::default();
         for spec in all_specs() {
             let Some(value) = matches
-                .get_raw(spec.key)
+                .try_get_raw(spec.key)
+                .ok()
+                .flatten()
                 .and_then(|mut values| values.next())
                 .map(|v| v.to_string_lossy().into_owned())
             else {
@@ -86,6 +89,18 @@ pub enum IgnoredReason {
     Unknown,
     /// A start-up setting: it cannot change once the sockets and the store exist.
     StartupOnly,
+}
+
+impl IgnoredReason {
+    /// What is wrong with such a key, completing "key `x` ...".
+    pub fn problem(self) -> &'static str {
+        match self {
+            IgnoredReason::Unknown => "is not a known setting",
+            IgnoredReason::StartupOnly => {
+                "is a start-up setting, which the store cannot change; set it in the config file, the environment or the flags"
+            }
+        }
+    }
 }
 
 /// The sources layered, and the store keys that were left out.
@@ -133,7 +148,7 @@ impl Layer {
 
 /// The setting a key names (case-insensitive, `-` as `_`, aliases); `Err(true)` for an
 /// obsolete SkyDNS key, `Err(false)` for an unknown one.
-fn canonical(key: &str) -> Result<&'static Spec, bool> {
+pub fn canonical(key: &str) -> Result<&'static Spec, bool> {
     let key = key.to_ascii_lowercase().replace('-', "_");
     all_specs()
         .find(|s| s.key == key || s.key_alias == Some(key.as_str()))
@@ -315,7 +330,14 @@ pub fn effective(layered: &Layered) -> Vec<Effective> {
 
 /// The clap arguments of every setting.
 pub fn args() -> impl Iterator<Item = clap::Arg> {
-    all_specs().map(super::table::arg)
+    args_where(|_| true)
+}
+
+/// The clap arguments of the settings `keep` selects.
+pub fn args_where(keep: impl Fn(&Spec) -> bool) -> impl Iterator<Item = clap::Arg> {
+    all_specs()
+        .filter(move |spec| keep(spec))
+        .map(super::table::arg)
 }
 
 /// The start-up settings whose values differ between `a` and `b`, by key.
@@ -342,6 +364,16 @@ mod tests {
         assert_eq!(canonical("Verbose").map(|s| s.key), Ok("query_log"));
         assert_eq!(canonical("etcd3").map(|s| s.key), Err(true));
         assert_eq!(canonical("tll").map(|s| s.key), Err(false));
+    }
+
+    #[test]
+    fn the_store_keys_are_start_up_settings() {
+        for key in super::super::startup::STORE_KEYS {
+            assert!(
+                StartupSettings::SPECS.iter().any(|s| s.key == key),
+                "{key} is not a start-up setting"
+            );
+        }
     }
 
     #[test]

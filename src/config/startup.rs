@@ -11,6 +11,19 @@ use super::sources::differing_startup_keys;
 pub use super::values::LogTarget;
 use super::ConfigError;
 
+/// The settings that say which store holds the data and how to reach it: what a client of
+/// the store (`skydnsctl`) takes besides the config file.
+pub const STORE_KEYS: [&str; 8] = [
+    "machines",
+    "tls_key",
+    "tls_pem",
+    "ca_cert",
+    "username",
+    "password",
+    "path_prefix",
+    "file",
+];
+
 /// Which store the data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {

@@ -627,6 +627,13 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bounded<MIN, MAX>
     }
 }
 
+impl<const NANOS: u64, const MAX_SECS: u64> std::str::FromStr for Span<NANOS, MAX_SECS> {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::try_from(Raw::Text(s.to_owned()))
+    }
+}
+
 impl<'de, const NANOS: u64, const MAX_SECS: u64> Deserialize<'de> for Span<NANOS, MAX_SECS> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Self::try_from(Raw::deserialize(d)?).map_err(serde::de::Error::custom)

@@ -79,6 +79,11 @@ pub fn path_to_name(path: &str) -> String {
     name
 }
 
+/// The store key of a path: `/<prefix>/<path>` (the inverse of [`key_to_path`]).
+pub fn path_to_key(prefix: &str, path: &str) -> String {
+    format!("/{prefix}/{path}")
+}
+
 /// Strips `/<prefix>/` from a store key and lowercases the rest; `None` for keys outside the
 /// prefix, with empty segments (`//`, trailing `/`) or with control characters.
 pub fn key_to_path(prefix: &str, key: &str) -> Option<String> {
@@ -159,6 +164,12 @@ mod tests {
         assert_eq!(key_to_path("skydns", "/skydnsx/a"), None);
         assert_eq!(key_to_path("skydns", "/skydns/a//b"), None);
         assert_eq!(key_to_path("skydns", "/skydns/"), None);
+        let key = path_to_key("skydns", "local/skydns/x");
+        assert_eq!(key, "/skydns/local/skydns/x");
+        assert_eq!(
+            key_to_path("skydns", &key).as_deref(),
+            Some("local/skydns/x")
+        );
     }
 
     #[test]

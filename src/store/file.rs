@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::StoreState;
@@ -58,8 +58,8 @@ pub struct Loaded {
     pub rejected: Vec<Rejected>,
 }
 
-/// Reads and indexes the file. The serial is the file's modification time.
-pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
+/// Reads the file: its keys and their values as written.
+pub fn read_map(path: &Path) -> Result<Map<String, Value>, FileStoreError> {
     let text = std::fs::read(path).map_err(|error| FileStoreError::Read {
         path: path.to_owned(),
         error,
@@ -68,19 +68,31 @@ pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
         path: path.to_owned(),
         error,
     })?;
-    let Value::Object(map) = value else {
-        return Err(FileStoreError::NotAnObject {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(FileStoreError::NotAnObject {
             path: path.to_owned(),
-        });
-    };
+        }),
+    }
+}
+
+/// The raw value of a key of the file, as etcd would hold it: a string's contents, else the
+/// JSON text of the value.
+pub fn raw_value(value: Value) -> Vec<u8> {
+    match value {
+        Value::String(s) => s.into_bytes(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+/// Reads and indexes the file. The serial is the file's modification time.
+pub fn load(path: &Path, prefix: &str) -> Result<Loaded, FileStoreError> {
+    let map = read_map(path)?;
     let config_key = super::config_key(prefix);
     let mut config_value = None;
     let mut items = Vec::with_capacity(map.len());
     for (key, value) in map {
-        let raw = match value {
-            Value::String(s) => s.into_bytes(),
-            other => other.to_string().into_bytes(),
-        };
+        let raw = raw_value(value);
         if key == config_key {
             config_value = Some(raw);
         } else {

@@ -17,8 +17,11 @@ use crate::core::Snapshot;
 
 /// The key of the settings under `prefix`: `/<prefix>/config`.
 pub fn config_key(prefix: &str) -> String {
-    format!("/{prefix}/config")
+    crate::core::path::path_to_key(prefix, CONFIG_PATH)
 }
+
+/// The path of the settings key relative to the prefix: no service can live there.
+pub const CONFIG_PATH: &str = "config";
 
 /// Where a store is with respect to its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 # checks their contents and the units on the host, then boots Debian bookworm with a real
 # systemd as PID 1 (systemd-nspawn, private network: port 53 stays inside) and there installs
 # the .deb, enables skydns.socket, registers a service in etcd, asks dig over UDP and TCP,
-# reloads, restarts under a stream of queries, and removes and purges the package.
+# registers services with skydnsctl (one for as long as a unit runs), reloads, restarts under
+# a stream of queries, and removes and purges the package.
 #
 # The bookworm root (debootstrap --variant=minbase with systemd, etcd and dig) is cached under
 # $SKYDNS_TEST_CACHE (default /var/cache/skydns-test), keyed by a hash of its recipe; each run
@@ -52,14 +53,17 @@ echo '{}' >"$work/empty-store.json"
 check "the default skydns.toml passes skydns check-config (keys and values)" \
   target/release/skydns --config packaging/skydns.toml --file "$work/empty-store.json" check-config
 
-man_clean() {
-  scdoc <packaging/skydns.8.scd >"$work/skydns.8" || return 1
+man_clean() { # man_clean PAGE WORD: builds packaging/PAGE.scd; renders without warnings, shows WORD
+  scdoc <"packaging/$1.scd" >"$work/$1" || return 1
   local warnings
-  warnings="$(LC_ALL=C.UTF-8 MANWIDTH=100 man --warnings -l "$work/skydns.8" 2>&1 >/dev/null)"
+  warnings="$(LC_ALL=C.UTF-8 MANWIDTH=100 man --warnings -l "$work/$1" 2>&1 >/dev/null)"
   [ -z "$warnings" ] || { echo "$warnings"; return 1; }
-  LC_ALL=C.UTF-8 man -l "$work/skydns.8" | grep 'SIGHUP' >/dev/null
+  LC_ALL=C.UTF-8 man -l "$work/$1" | grep "$2" >/dev/null
 }
-check "man page skydns(8) builds from packaging/skydns.8.scd and renders without warnings" man_clean
+check "man page skydns(8) builds from packaging/skydns.8.scd and renders without warnings" \
+  man_clean skydns.8 SIGHUP
+check "man page skydnsctl(1) builds from packaging/skydnsctl.1.scd and renders without warnings" \
+  man_clean skydnsctl.1 "service put"
 
 # ---------------------------------------------------------------------------- the .deb --
 
@@ -84,7 +88,9 @@ deb_contents() {
   listing="$(dpkg-deb -c "$deb" | awk '{print $6}')"
   for f in ./usr/sbin/skydns ./lib/systemd/system/skydns.service ./lib/systemd/system/skydns.socket \
     ./usr/lib/sysusers.d/skydns.conf ./usr/lib/tmpfiles.d/skydns.conf \
-    ./etc/skydns/skydns.toml ./etc/default/skydns ./usr/share/man/man8/skydns.8.gz; do
+    ./etc/skydns/skydns.toml ./etc/default/skydns ./usr/share/man/man8/skydns.8.gz \
+    ./usr/bin/skydnsctl ./usr/share/man/man1/skydnsctl.1.gz \
+    ./usr/share/bash-completion/completions/skydnsctl ./usr/share/zsh/vendor-completions/_skydnsctl; do
     grep -qx "$f" <<<"$listing" || { echo "missing from the .deb: $f"; return 1; }
   done
   dpkg-deb -f "$deb" Recommends | grep etcd-server >/dev/null || { echo "no Recommends: etcd-server"; return 1; }
@@ -92,7 +98,7 @@ deb_contents() {
     grep -qx /etc/skydns/skydns.toml "$work/DEBIAN/conffiles" &&
     grep -qx /etc/default/skydns "$work/DEBIAN/conffiles"
 }
-check ".deb holds binary, units, sysusers, tmpfiles, conffiles, man page; Recommends etcd-server" deb_contents
+check ".deb holds binaries, units, sysusers, tmpfiles, conffiles, man pages, completions; Recommends etcd-server" deb_contents
 # A first upload closes no ITP bug: the one tag that cannot apply to this tree.
 check "lintian: no error or warning" lintian --fail-on error,warning \
   --suppress-tags initial-upload-closes-no-bugs "$work/skydns_${version}_${arch}.changes"
@@ -107,7 +113,8 @@ build_rpm() {
   echo "$listing"
   for f in /usr/sbin/skydns /usr/lib/systemd/system/skydns.service /usr/lib/systemd/system/skydns.socket \
     /usr/lib/sysusers.d/skydns.conf /usr/lib/tmpfiles.d/skydns.conf /etc/skydns/skydns.toml \
-    /etc/sysconfig/skydns /usr/share/man/man8/skydns.8; do
+    /etc/sysconfig/skydns /usr/share/man/man8/skydns.8 /usr/bin/skydnsctl /usr/share/man/man1/skydnsctl.1 \
+    /usr/share/bash-completion/completions/skydnsctl /usr/share/zsh/site-functions/_skydnsctl; do
     grep -q "^$f" <<<"$listing" || { echo "missing from the .rpm: $f"; return 1; }
   done
   local scripts
@@ -115,7 +122,7 @@ build_rpm() {
   grep -qx /etc/skydns/skydns.toml <<<"$(rpm -qp --configfiles "$rpmfile")" &&
     grep -q 'sysusers' <<<"$scripts" && grep -q 'try-restart skydns.service' <<<"$scripts"
 }
-check "rpm/build.sh builds the .rpm; rpm -qlp lists binary, units, sysusers, tmpfiles, config, man page" build_rpm
+check "rpm/build.sh builds the .rpm; rpm -qlp lists binaries, units, sysusers, tmpfiles, config, man pages, completions" build_rpm
 
 # -------------------------------------------------------- the bookworm image (cached) --
 
@@ -235,6 +242,39 @@ check "dig @::1 over UDP and TCP answers" answers_on_ipv6
 check "SRV answer carries the registered port" sh_ct \
   'dig +tries=1 +timeout=3 @127.0.0.1 +short web.test.skydns.local SRV | grep -q " 8080 "'
 
+# skydnsctl, as an operator uses it: against the container's etcd, with its defaults.
+a_is() { # a_is NAME IP: dig answers NAME's A record with IP
+  local out
+  out="$(dig_ct @127.0.0.1 +notcp "$1" A)"
+  grep -qE "^${1//./\\.}\.\s+[0-9]+\s+IN\s+A\s+${2//./\\.}$" <<<"$out" && return 0
+  grep -E 'status:|timed out|error' <<<"$out" | head -n 1
+  return 1
+}
+nxdomain() { dig_ct @127.0.0.1 +notcp "$1" A | grep -q 'status: NXDOMAIN'; }
+ctl_put() {
+  in_ct skydnsctl service put api.test.skydns.local --host 10.1.2.4 --port 9090 || return 1
+  wait_for 10 a_is api.test.skydns.local 10.1.2.4 || return 1
+  sh_ct 'dig +tries=1 +timeout=3 @127.0.0.1 +short api.test.skydns.local SRV | grep -q " 9090 "' ||
+    { echo "no SRV with port 9090"; return 1; }
+  in_ct skydnsctl service ls test.skydns.local | tee /dev/stderr |
+    grep -qE '^api\.test\.skydns\.local\.\s+10\.1\.2\.4\s+9090\s'
+}
+check "skydnsctl service put: dig answers the service (A, SRV); service ls lists it" ctl_put
+registered_in_journal() {
+  in_ct journalctl -u skydnsctl-lease --no-pager | grep -q 'registered leased.test.skydns.local'
+}
+ctl_lease() {
+  in_ct systemd-run --unit=skydnsctl-lease --collect \
+    /usr/bin/skydnsctl service put leased.test.skydns.local --host 10.1.2.5 --lease 5s || return 1
+  wait_for 10 a_is leased.test.skydns.local 10.1.2.5 || return 1
+  wait_for 10 registered_in_journal || { echo "no 'registered' line in the unit's journal"; return 1; }
+  in_ct systemctl stop skydnsctl-lease || return 1
+  wait_for 2 nxdomain leased.test.skydns.local || { echo "still answered after the unit stopped"; return 1; }
+}
+check "skydnsctl service put --lease in a unit: answered while it runs, NXDOMAIN once stopped" ctl_lease
+ctl_rm() { in_ct skydnsctl service rm api.test.skydns.local && wait_for 10 nxdomain api.test.skydns.local; }
+check "skydnsctl service rm: the service is gone (NXDOMAIN)" ctl_rm
+
 main_pid() { in_ct systemctl show -p MainPID --value skydns.service; }
 
 unprivileged() {
@@ -310,7 +350,7 @@ check "reinstalling (the upgrade path) restarts the daemon and keeps the socket 
 
 removed() {
   in_ct dpkg -r skydns || return 1
-  sh_ct '! ls /lib/systemd/system/skydns.* 2>/dev/null && ! test -e /usr/sbin/skydns' || return 1
+  sh_ct '! ls /lib/systemd/system/skydns.* 2>/dev/null && ! test -e /usr/sbin/skydns && ! test -e /usr/bin/skydnsctl' || return 1
   sh_ct '! ss -Hlnu "sport = :53" | grep -q . && ! ss -Hlnt "sport = :53" | grep -q .' ||
     { echo "port 53 still open after removal"; return 1; }
   ! in_ct pgrep -u skydns >/dev/null
@@ -321,7 +361,8 @@ purged() {
   in_ct dpkg -P skydns || return 1
   local leftovers
   leftovers="$(in_ct find /etc /lib/systemd /usr/lib/systemd /usr/lib/sysusers.d /usr/lib/tmpfiles.d \
-    /var/lib /usr/sbin /usr/share/man -name '*skydns*' 2>/dev/null)"
+    /var/lib /usr/sbin /usr/bin /usr/share/man /usr/share/bash-completion /usr/share/zsh \
+    -name '*skydns*' 2>/dev/null)"
   [ -z "$leftovers" ] || { echo "left behind: $leftovers"; return 1; }
   ! in_ct getent passwd skydns && ! in_ct getent group skydns &&
     [ -z "$(in_ct systemctl list-unit-files --no-legend 'skydns*')" ]
