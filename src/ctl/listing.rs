@@ -91,12 +91,12 @@ fn row(found: &Found) -> Vec<String> {
         given(service.ttl.into()),
         if service.mail { "yes" } else { "-" }.to_owned(),
         given(service.target_strip.into()),
-        if service.group.is_empty() {
+        if service.group().is_empty() {
             "-".to_owned()
         } else {
-            service.group.escape_debug().to_string()
+            service.group().escape_debug().to_string()
         },
-        service.text.escape_debug().to_string(),
+        service.text().escape_debug().to_string(),
     ]
 }
 
