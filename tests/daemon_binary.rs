@@ -49,6 +49,8 @@ fn spawn(program: &str, args: &[String], env: &[(&str, String)], dir: &Path) -> 
         .env_remove("LISTEN_FDS")
         .env_remove("LISTEN_PID")
         .env("SKYDNS_LOG", "stderr")
+        // No metrics listener: tests run side by side, each would want 127.0.0.1:9153.
+        .env("PROMETHEUS_PORT", "")
         .stdin(Stdio::null())
         .stdout(file.try_clone().unwrap())
         .stderr(file);
@@ -59,6 +61,7 @@ fn spawn(program: &str, args: &[String], env: &[(&str, String)], dir: &Path) -> 
         child: cmd.spawn().expect("start the daemon"),
         port: 0,
         log,
+        metrics: None,
     }
 }
 
