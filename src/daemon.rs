@@ -264,7 +264,8 @@ impl Observed {
             .unwrap_or_default();
         let site = http::Site::new(
             path,
-            scrape.registry(prefix),
+            scrape.clone(),
+            prefix,
             store.clone(),
             serving.clone(),
             matches!(startup.store, StoreConfig::Etcd(_)),

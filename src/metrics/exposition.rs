@@ -59,6 +59,11 @@ impl Scrape {
         self.handler.store(Some(handler));
     }
 
+    /// True once the servers answer from the store (see [`Scrape::serving_with`]).
+    pub fn answering(&self) -> bool {
+        self.handler.load().is_some()
+    }
+
     /// A registry that writes this scrape's metrics with names starting `prefix_`.
     pub fn registry(self: &Arc<Self>, prefix: &str) -> Registry {
         let mut registry = if prefix.is_empty() {

@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 use thiserror::Error;
 use tokio::sync::Semaphore;
 
-use super::exposition;
+use super::exposition::{self, Scrape};
 use super::health::{readiness, StoreView};
 use crate::net::serving::ServingCell;
 use crate::store::StoreState;
@@ -69,6 +69,7 @@ pub struct Site {
     /// The path of the metrics.
     metrics_path: String,
     registry: Registry,
+    scrape: Arc<Scrape>,
     store: Arc<StoreState>,
     serving: Arc<ServingCell>,
     /// True for etcd: a stale store stops being ready after `ready_stale_after`.
@@ -76,18 +77,21 @@ pub struct Site {
 }
 
 impl Site {
-    /// The metrics of `registry` at `metrics_path`, and the readiness of `store` with the
-    /// bound in the configuration of `serving` (`stale_matters`: an etcd store).
+    /// The metrics of `scrape` at `metrics_path` with names starting `prefix`, and the
+    /// readiness of `store` with the bound in the configuration of `serving`
+    /// (`stale_matters`: an etcd store).
     pub fn new(
         metrics_path: String,
-        registry: Registry,
+        scrape: Arc<Scrape>,
+        prefix: &str,
         store: Arc<StoreState>,
         serving: Arc<ServingCell>,
         stale_matters: bool,
     ) -> Self {
         Site {
             metrics_path,
-            registry,
+            registry: scrape.registry(prefix),
+            scrape,
             store,
             serving,
             stale_matters,
@@ -107,6 +111,7 @@ impl Site {
             "/health" => text(StatusCode::OK, "OK\n"),
             "/ready" => {
                 let store = StoreView {
+                    answering: self.scrape.answering(),
                     state: self.store.sync_state(),
                     stale_for: self.store.stale_for(),
                 };
@@ -199,11 +204,12 @@ mod tests {
     use super::*;
     use crate::config::RuntimeConfig;
     use crate::core::Snapshot;
-    use crate::metrics::exposition::Scrape;
     use crate::metrics::Metrics;
     use crate::net::serving::Serving;
+    use crate::net::Handler;
 
-    fn site(stale_matters: bool) -> (Site, Arc<StoreState>) {
+    #[test]
+    fn paths_methods_and_readiness() {
         let store = StoreState::new();
         let serving = Arc::new(ServingCell::from_pointee(Serving::unsigned(
             RuntimeConfig::default(),
@@ -213,20 +219,14 @@ mod tests {
             store.clone(),
             serving.clone(),
         ));
-        let registry = scrape.registry("skydns");
         let site = Site::new(
             "/metrics".to_owned(),
-            registry,
+            scrape.clone(),
+            "skydns",
             store.clone(),
-            serving,
-            stale_matters,
+            serving.clone(),
+            true,
         );
-        (site, store)
-    }
-
-    #[test]
-    fn paths_methods_and_readiness() {
-        let (site, store) = site(true);
         let get = |path| site.respond(&Method::GET, path).status();
         assert_eq!(get("/health"), StatusCode::OK);
         assert_eq!(get("/ready"), StatusCode::SERVICE_UNAVAILABLE);
@@ -241,6 +241,12 @@ mod tests {
             StatusCode::OK
         );
         store.publish(Snapshot::empty(), None, &[]);
+        assert_eq!(
+            get("/ready"),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "loaded, not served yet"
+        );
+        scrape.serving_with(Arc::new(Handler::new(store.clone(), serving, None)));
         assert_eq!(get("/ready"), StatusCode::OK);
         let metrics = site.respond(&Method::GET, "/metrics");
         assert_eq!(metrics.headers()[CONTENT_TYPE], METRICS_TYPE);

@@ -126,10 +126,21 @@ impl Skydns {
     ) -> Skydns {
         let log = log_dir.join(format!("skydns-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
-        // Every server gets a listener of its own, unless the test names one (or none).
-        let given = args.iter().find_map(|a| a.strip_prefix("--metrics-addr="));
+        // Every server gets a listener of its own, unless the test names one (or none) with
+        // the flag or with PROMETHEUS_PORT (a port alone means 127.0.0.1).
+        let given = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--metrics-addr="))
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| *k == "PROMETHEUS_PORT")
+                    .map(|(_, v)| *v)
+            });
         let metrics = match given {
-            Some(addr) => addr.parse().ok(),
+            Some(addr) => addr.parse().ok().or_else(|| {
+                let port = addr.parse::<u16>().ok()?;
+                Some(SocketAddr::from(([127, 0, 0, 1], port)))
+            }),
             None => Some(SocketAddr::from(([127, 0, 0, 1], free_port()))),
         };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_skydns"));
