@@ -10,9 +10,9 @@
 //! Rules: never a panic; no reply to what is shorter than a header or has QR=1, a reply to
 //! everything else; every reply decodes with hickory, is a response and carries the query's ID;
 //! a UDP reply fits 512 bytes without EDNS and the client's size (at least 512, at most our
-//! 1232) with it, a TCP reply 65535; a reply made without the data (FORMERR, NOTIMP from the
-//! decoder) is no larger than the query; and a query is answered at once, without waiting on
-//! anything (which is what forwarding would do).
+//! 1232) with it, a TCP reply 65535; a reply with a question has the one sent, letter case
+//! included; and a query is answered at once, without waiting on anything (which is what
+//! forwarding would do).
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -76,6 +76,24 @@ pub fn run(data: &[u8]) {
         reply.len(),
         if variant.tcp { "TCP" } else { "UDP" },
     );
+    if let Some(asked) = message.queries.first() {
+        let query = Message::from_vec(data).expect("a query whose question is echoed decodes");
+        let sent = query.queries.first().expect("an echoed question was sent");
+        assert_eq!(message.queries.len(), 1, "more than one question echoed");
+        assert_eq!(
+            (
+                asked.name().to_ascii(),
+                asked.query_type(),
+                asked.query_class()
+            ),
+            (
+                sent.name().to_ascii(),
+                sent.query_type(),
+                sent.query_class()
+            ),
+            "the question is not echoed as sent"
+        );
+    }
 }
 
 /// What a UDP reply may take: 512 bytes without EDNS, else the client's size within 512..=1232.
