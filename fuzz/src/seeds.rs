@@ -69,6 +69,8 @@ enum Style {
 
 fn query(name: &str, qtype: RecordType, style: Style) -> Vec<u8> {
     let mut m = Message::query();
+    // Message::query draws a random ID; seeds are the same on every run.
+    m.metadata.id = 0;
     m.metadata.recursion_desired = true;
     let mut q = Query::query(Name::from_ascii(name).expect("a seed name"), qtype);
     q.set_query_class(DNSClass::IN);
