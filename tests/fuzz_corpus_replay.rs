@@ -80,6 +80,12 @@ fn bind_key_catches_a_quoted_secret() {
         &format!("{public} {secret}"),
         &format!("bad value {secret}")
     ));
+    // The public text may hold it in another letter case (messages lowercase the owner).
+    let upper = secret.to_ascii_uppercase();
+    assert!(check(
+        &format!("{upper} {public}"),
+        &format!("bad value {secret}")
+    ));
 }
 
 /// Writes the seeds made by `fuzz/src/seeds.rs` into `fuzz/corpus/` (run by hand after
