@@ -77,6 +77,19 @@ struct Arrival<'a> {
     vouched: bool,
 }
 
+impl<'a> Arrival<'a> {
+    /// A message received now.
+    fn new(bytes: &'a [u8], transport: Transport, peer: SocketAddr) -> Self {
+        Arrival {
+            bytes,
+            transport,
+            peer,
+            started: Instant::now(),
+            vouched: false,
+        }
+    }
+}
+
 thread_local! {
     /// Turns address RRsets one step per reply rendered on this thread.
     static TURN: Cell<usize> = const { Cell::new(0) };
@@ -150,13 +163,7 @@ impl Handler {
         peer: SocketAddr,
         out: &mut Vec<u8>,
     ) -> Now {
-        let mut arrival = Arrival {
-            bytes,
-            transport,
-            peer,
-            started: Instant::now(),
-            vouched: false,
-        };
+        let mut arrival = Arrival::new(bytes, transport, peer);
         let table = self.table();
         let now = self.reply_now(&table, &mut arrival, out);
         self.rate_limit(now, &arrival, &table.serving.cfg, out)
@@ -372,13 +379,7 @@ impl Handler {
         peer: SocketAddr,
     ) -> Option<Vec<u8>> {
         let _waiting = Waiting::enter(&self.waiting);
-        let mut arrival = Arrival {
-            bytes,
-            transport,
-            peer,
-            started: Instant::now(),
-            vouched: false,
-        };
+        let mut arrival = Arrival::new(bytes, transport, peer);
         let serving = self.serving.load_full();
         let mut out = self.reply_later(&serving, &mut arrival).await?;
         match self.rate_limit(Now::Reply, &arrival, &serving.cfg, &mut out) {
