@@ -12,14 +12,7 @@ ALGORITHM="${2:-ECDSAP256SHA256}"
 bash scripts/deps.sh dnsperf bind9-utils bind9-dnsutils build
 cargo build --release --quiet
 
-work="$(mktemp -d)"
-chmod 755 "$work" # readable after skydns drops root
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench-workdir.sh
 
 cat > "$work/services.json" <<'EOF'
 {
@@ -57,7 +50,6 @@ start() {
   done
   echo "skydns did not start:" >&2; cat "$work/skydns.log" >&2; exit 1
 }
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
 # Queries per second of one dnsperf run (extra dnsperf flags as arguments).
 qps() {
@@ -68,10 +60,10 @@ qps() {
 start
 unsigned="$(qps -e)"
 signed="$(qps -D)"
-stop
+stop_skydns
 start --scache=0
 uncached="$(qps -D)"
-stop
+stop_skydns
 
 echo "skydns online signing, $ALGORITHM, ${SECONDS_PER_RUN}s per run, loopback, $(nproc) cores"
 printf '  unsigned (EDNS, DO=0)          %10.0f answers/s\n' "$unsigned"

@@ -17,14 +17,7 @@ REPEAT="${1:-200}"
 bash scripts/deps.sh build bind9-utils python3
 cargo build --release --quiet --bin skydns
 
-work="$(mktemp -d)"
-chmod 755 "$work"
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench-workdir.sh
 
 python3 - "$work/store.json" <<'EOF'
 import json, sys
@@ -107,7 +100,7 @@ for r in results[:10]:
     print("  %8.1f µs  %-40s %-4s %s %s" % r)
 print(f"  largest: {results[0][0]:.1f} µs per query")
 EOF
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  stop_skydns
 }
 
 echo "skydns $(git rev-parse --short HEAD), $(date -u +%F), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"

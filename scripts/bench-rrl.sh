@@ -20,14 +20,7 @@ QPS="${2:-1000}"
 bash scripts/deps.sh build bind9-utils python3
 cargo build --release --quiet --bin skydns
 
-work="$(mktemp -d)"
-chmod 755 "$work"
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench-workdir.sh
 
 python3 - "$work/store.json" <<'EOF'
 import json, sys
@@ -111,7 +104,7 @@ for title, name, qtype in questions:
         a["answers"], a["tc"], a["sent"] - a["replies"], f"{b['replies']}/{b['sent']}"))
     time.sleep(1.5)
 EOF
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  stop_skydns
 }
 
 echo "skydns $(git rev-parse --short HEAD), $(date -u +%F), $(nproc) cores; $QPS queries/s for $SECONDS_PER_RUN s from 127.0.0.1, then 10/s for 3 s from 127.0.0.2"

@@ -25,5 +25,8 @@ fi
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+# Coverage-guided fuzzing, 60 s over all targets (skipped, after the stable corpus replay, when
+# there is no nightly toolchain); see fuzz/README.md.
+bash scripts/fuzz.sh 60
 bash tests/packaging/readme-on-clean-bookworm.sh
 bash tests/packaging/deb-in-nspawn.sh

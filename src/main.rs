@@ -5,18 +5,18 @@ use skydns::config::cli::Cli;
 /// jemalloc instead of glibc's allocator: compiled answers live long among short-lived
 /// buffers on several worker threads, and glibc's per-thread arenas fragment around them
 /// (measured at 100,000 services: 67 MiB resident with the answer table warm, against 53 MiB).
-#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Freed pages go back to the system within about a second, from jemalloc's own thread, even
 /// when the process is idle (a full store load frees several times the snapshot it builds).
-#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
 static JEMALLOC_OPTIONS: &[u8] =
     b"background_thread:true,max_background_threads:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 /// Read by jemalloc at its first allocation (its `malloc_conf`, under the crate's prefix).
-#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
 #[export_name = "_rjem_malloc_conf"]
 static JEMALLOC_CONF: Option<&u8> = Some(&JEMALLOC_OPTIONS[0]);
 

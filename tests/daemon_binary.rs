@@ -379,7 +379,7 @@ fn logs_to_syslog_with_fields_and_switches_the_query_log_on_reload() {
         &[("SKYDNS_SYSLOG_SOCKET", &syslog_path.display().to_string())],
     );
     let pid = s.child.id();
-    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.contains("ready"));
+    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.ends_with("ready"));
     // Facility daemon (3) at level info (6): <30>.
     assert!(
         lines.iter().any(|l| l.starts_with("<30>")
@@ -584,7 +584,7 @@ fn auto_logging_picks_syslog_for_a_service_and_stderr_under_the_journal() {
         dir.path(),
         &[("SKYDNS_LOG", "auto"), ("SKYDNS_SYSLOG_SOCKET", &socket)],
     );
-    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.contains("ready"));
+    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.ends_with("ready"));
     assert!(lines.iter().any(|l| l.ends_with("ready")), "{lines:?}");
     assert!(!service.log_text().contains("ready"));
     drop(service);

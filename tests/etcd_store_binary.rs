@@ -33,16 +33,6 @@ fn with_args(endpoints: &str, extra: &[&str], run: impl FnOnce(&[&str]) -> Skydn
     run(&args)
 }
 
-fn a_records(s: &Skydns, name: &str) -> Vec<String> {
-    answer_lines(&s.dig(&["+noall", "+answer", name, "A"]))
-}
-
-fn shows(s: &Skydns, name: &str, ip: &str) -> bool {
-    a_records(s, name)
-        .iter()
-        .any(|l| l.ends_with(&format!(" A {ip}")))
-}
-
 fn service(ip: &str) -> String {
     format!(r#"{{"host":"{ip}","port":80}}"#)
 }
@@ -53,28 +43,20 @@ fn puts_updates_and_deletes_show_up_quickly() {
     let etcd = Etcd::start();
     etcd.put("/skydns/local/skydns/web/1", &service("10.9.0.1"));
     let s = start(&etcd.endpoint(), &dir, &[]);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "web.skydns.local",
-        "10.9.0.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("web.skydns.local", "10.9.0.1")));
 
     etcd.put("/skydns/local/skydns/web/2", &service("10.9.0.2"));
-    assert!(wait_until(SOON, || a_records(&s, "web.skydns.local").len() == 2));
+    assert!(wait_until(SOON, || s.a_records("web.skydns.local").len() == 2));
 
     etcd.put("/skydns/local/skydns/web/1", &service("10.9.0.11"));
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "1.web.skydns.local",
-        "10.9.0.11"
-    )));
+    assert!(wait_until(SOON, || s.shows("1.web.skydns.local", "10.9.0.11")));
 
     etcd.del("/skydns/local/skydns/web/1");
     assert!(wait_until(SOON, || {
         status(&s.dig(&["1.web.skydns.local", "A"])).as_deref() == Some("NXDOMAIN")
     }));
     assert_eq!(
-        a_records(&s, "web.skydns.local"),
+        s.a_records("web.skydns.local"),
         vec!["web.skydns.local. 3600 IN A 10.9.0.2"]
     );
     let soa = answer_lines(&s.dig(&["+noall", "+answer", "skydns.local", "SOA"]));
@@ -97,7 +79,7 @@ fn a_leased_key_counts_down_and_goes_with_its_lease() {
         &lease,
     );
     let ttl_of = || -> Option<u32> {
-        let lines = a_records(&s, "leased.skydns.local");
+        let lines = s.a_records("leased.skydns.local");
         lines.first()?.split_whitespace().nth(1)?.parse().ok()
     };
     assert!(wait_until(SOON, || ttl_of().is_some()));
@@ -121,16 +103,12 @@ fn a_kept_alive_lease_keeps_its_key() {
     let s = start(&etcd.endpoint(), &dir, &[]);
     let lease = etcd.lease(4);
     etcd.put_with_lease("/skydns/local/skydns/kept/x", &service("10.9.2.1"), &lease);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "kept.skydns.local",
-        "10.9.2.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("kept.skydns.local", "10.9.2.1")));
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(9) {
         etcd.ctl(&["lease", "keep-alive", "--once", &lease]);
         assert!(
-            shows(&s, "kept.skydns.local", "10.9.2.1"),
+            s.shows("kept.skydns.local", "10.9.2.1"),
             "a kept-alive key disappeared after {:?}",
             started.elapsed()
         );
@@ -145,15 +123,11 @@ fn leased_keys_are_held_while_etcd_is_stopped() {
     let s = start(&etcd.endpoint(), &dir, &[]);
     let lease = etcd.lease(6);
     etcd.put_with_lease("/skydns/local/skydns/held/x", &service("10.9.1.9"), &lease);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "held.skydns.local",
-        "10.9.1.9"
-    )));
+    assert!(wait_until(SOON, || s.shows("held.skydns.local", "10.9.1.9")));
     etcd.pause();
     let stopped = Instant::now();
     while stopped.elapsed() < Duration::from_secs(9) {
-        let lines = a_records(&s, "held.skydns.local");
+        let lines = s.a_records("held.skydns.local");
         let ttl: u32 = lines
             .first()
             .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
@@ -174,33 +148,25 @@ fn serves_the_last_snapshot_while_etcd_is_stopped_or_restarted() {
     let mut etcd = Etcd::start();
     etcd.put("/skydns/local/skydns/db/1", &service("10.9.3.1"));
     let s = start(&etcd.endpoint(), &dir, &[]);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "db.skydns.local",
-        "10.9.3.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("db.skydns.local", "10.9.3.1")));
 
     etcd.pause();
     let stopped = Instant::now();
     while stopped.elapsed() < Duration::from_secs(6) {
         assert!(
-            shows(&s, "db.skydns.local", "10.9.3.1"),
+            s.shows("db.skydns.local", "10.9.3.1"),
             "no answer while etcd is stopped"
         );
         std::thread::sleep(Duration::from_millis(300));
     }
     etcd.resume();
     etcd.put("/skydns/local/skydns/db/2", &service("10.9.3.2"));
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "db.skydns.local",
-        "10.9.3.2"
-    )));
+    assert!(wait_until(SOON, || s.shows("db.skydns.local", "10.9.3.2")));
 
     etcd.kill();
     for _ in 0..5 {
         assert!(
-            shows(&s, "db.skydns.local", "10.9.3.1"),
+            s.shows("db.skydns.local", "10.9.3.1"),
             "no answer while etcd is down"
         );
         std::thread::sleep(Duration::from_millis(300));
@@ -208,11 +174,8 @@ fn serves_the_last_snapshot_while_etcd_is_stopped_or_restarted() {
     etcd.restart();
     etcd.wait_healthy();
     etcd.put("/skydns/local/skydns/db/3", &service("10.9.3.3"));
-    assert!(wait_until(Duration::from_secs(20), || shows(
-        &s,
-        "db.skydns.local",
-        "10.9.3.3"
-    )));
+    assert!(wait_until(Duration::from_secs(20), || s
+        .shows("db.skydns.local", "10.9.3.3")));
     let log = s.log_text();
     assert!(
         log.contains("etcd unavailable; serving the last snapshot"),
@@ -227,9 +190,7 @@ fn a_compaction_past_the_watched_revision_is_recovered_from() {
     etcd.put("/skydns/local/skydns/cache/1", &service("10.9.4.1"));
     etcd.put("/skydns/local/skydns/cache/2", &service("10.9.4.2"));
     let s = start(&etcd.endpoint(), &dir, &[]);
-    assert!(wait_until(SOON, || a_records(&s, "cache.skydns.local")
-        .len()
-        == 2));
+    assert!(wait_until(SOON, || s.a_records("cache.skydns.local").len() == 2));
     // skydns is frozen while etcd restarts and the history it would resume from is compacted.
     let pid = s.child.id().to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
@@ -240,10 +201,10 @@ fn a_compaction_past_the_watched_revision_is_recovered_from() {
     etcd.compact();
     Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     assert!(wait_until(Duration::from_secs(20), || {
-        let lines = a_records(&s, "cache.skydns.local");
+        let lines = s.a_records("cache.skydns.local");
         lines.len() == 2 && lines.iter().any(|l| l.ends_with("10.9.4.3"))
     }));
-    assert!(!shows(&s, "cache.skydns.local", "10.9.4.1"));
+    assert!(!s.shows("cache.skydns.local", "10.9.4.1"));
     let log = s.log_text();
     assert!(log.contains("has been compacted"), "{log}");
 }
@@ -260,11 +221,7 @@ fn tls_with_a_client_certificate() {
         format!("--tls-key={}", certs.client_key.display()),
     );
     let s = start(&etcd.endpoint(), &dir, &[&ca, &pem, &key]);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "secure.skydns.local",
-        "10.9.5.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("secure.skydns.local", "10.9.5.1")));
 
     // A certificate from another CA is refused by etcd: skydns keeps answering SERVFAIL.
     let (spem, skey) = (
@@ -298,17 +255,9 @@ fn user_and_password_authentication() {
         &dir,
         &["--username=skydns", "--password=skydnspw"],
     );
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "auth.skydns.local",
-        "10.9.9.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("auth.skydns.local", "10.9.9.1")));
     etcd.put("/skydns/local/skydns/auth/2", &service("10.9.9.2"));
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "2.auth.skydns.local",
-        "10.9.9.2"
-    )));
+    assert!(wait_until(SOON, || s.shows("2.auth.skydns.local", "10.9.9.2")));
 
     let wrong = start_unloaded(
         &etcd.endpoint(),
@@ -336,11 +285,7 @@ fn fails_over_to_another_cluster_member() {
     let endpoints: Vec<String> = members.iter().map(Etcd::endpoint).collect();
     members[1].put("/skydns/local/skydns/ha/1", &service("10.9.6.1"));
     let s = start(&endpoints.join(","), &dir, &[]);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "ha.skydns.local",
-        "10.9.6.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("ha.skydns.local", "10.9.6.1")));
     // skydns talks to the first endpoint: stop that member.
     members[0].pause();
     let stopped = Instant::now();
@@ -355,7 +300,7 @@ fn fails_over_to_another_cluster_member() {
             return false;
         }
         wait_until(Duration::from_millis(500), || {
-            shows(&s, "2.ha.skydns.local", &ip)
+            s.shows("2.ha.skydns.local", &ip)
         })
     });
     let gap = stopped.elapsed();
@@ -365,7 +310,7 @@ fn fails_over_to_another_cluster_member() {
         s.log_text()
     );
     eprintln!("updates interrupted for {gap:?} after the member skydns used was stopped");
-    assert!(shows(&s, "1.ha.skydns.local", "10.9.6.1"));
+    assert!(s.shows("1.ha.skydns.local", "10.9.6.1"));
 }
 
 #[test]
@@ -380,11 +325,8 @@ fn starts_without_etcd_answering_servfail_then_loads() {
     assert!(asked.elapsed() < Duration::from_secs(2));
     let etcd = Etcd::start_on(port);
     etcd.put("/skydns/local/skydns/late/1", &service("10.9.7.1"));
-    assert!(wait_until(Duration::from_secs(20), || shows(
-        &s,
-        "late.skydns.local",
-        "10.9.7.1"
-    )));
+    assert!(wait_until(Duration::from_secs(20), || s
+        .shows("late.skydns.local", "10.9.7.1")));
     assert!(s
         .log_text()
         .contains("answering SERVFAIL until the first load"));
@@ -425,13 +367,9 @@ fn the_config_key_in_etcd_wins_and_an_invalid_one_stops_start_up() {
     etcd.put("/skydns/config", r#"{"domain":"example.test.","ttl":42}"#);
     etcd.put("/skydns/test/example/www", &service("10.9.8.1"));
     let s = start(&etcd.endpoint(), &dir, &["--domain=skydns.local"]);
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "www.example.test",
-        "10.9.8.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("www.example.test", "10.9.8.1")));
     assert_eq!(
-        a_records(&s, "www.example.test"),
+        s.a_records("www.example.test"),
         vec!["www.example.test. 42 IN A 10.9.8.1"]
     );
     let machines = format!("--machines={}", etcd.endpoint());

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::etcd::{Certs, Etcd};
-use common::server::{answer_lines, status, wait_until, Skydns, TempDir};
+use common::server::{status, wait_until, Skydns, TempDir};
 
 /// Generous bound for a change to show up (expected: milliseconds; the file store polls
 /// every 500 ms).
@@ -93,16 +93,6 @@ fn skydns(store: &[String], dir: &TempDir) -> Skydns {
     Skydns::start(&args, dir.path())
 }
 
-fn a_records(s: &Skydns, name: &str) -> Vec<String> {
-    answer_lines(&s.dig(&["+noall", "+answer", name, "A"]))
-}
-
-fn shows(s: &Skydns, name: &str, ip: &str) -> bool {
-    a_records(s, name)
-        .iter()
-        .any(|l| l.ends_with(&format!(" A {ip}")))
-}
-
 fn nxdomain(s: &Skydns, name: &str) -> bool {
     status(&s.dig(&[name, "A"])).as_deref() == Some("NXDOMAIN")
 }
@@ -166,7 +156,7 @@ fn put_ls_and_rm_against_etcd_as_skydns_answers() {
             "hello",
         ],
     );
-    assert!(wait_until(SOON, || a_records(&s, "web.skydns.local").len() == 2));
+    assert!(wait_until(SOON, || s.a_records("web.skydns.local").len() == 2));
     let srv = s.dig(&["+short", "web.skydns.local", "SRV"]);
     assert!(
         srv.contains(" 8080 ") && srv.contains(" 8081 "),
@@ -215,7 +205,7 @@ fn put_ls_and_rm_against_etcd_as_skydns_answers() {
     );
     assert!(wait_until(SOON, || nxdomain(&s, "1.web.skydns.local")));
     assert_eq!(etcd_value(&etcd, "/skydns/local/skydns/web/1"), None);
-    assert!(shows(&s, "web.skydns.local", "10.20.0.1"));
+    assert!(s.shows("web.skydns.local", "10.20.0.1"));
     refused(
         &store,
         &["service", "rm", "nothere.skydns.local"],
@@ -336,15 +326,11 @@ fn a_leased_put_lives_while_skydnsctl_runs() {
 
     // Renewed every second: still there well past its 3 s TTL; SIGTERM removes it at once.
     let mut kept = Leased::start(&store, "kept.skydns.local.", "10.20.1.1", "3s");
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "kept.skydns.local",
-        "10.20.1.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("kept.skydns.local", "10.20.1.1")));
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(7) {
         assert!(
-            shows(&s, "kept.skydns.local", "10.20.1.1"),
+            s.shows("kept.skydns.local", "10.20.1.1"),
             "the leased service went after {:?}",
             started.elapsed()
         );
@@ -364,11 +350,7 @@ fn a_leased_put_lives_while_skydnsctl_runs() {
 
     // Killed hard: nothing revokes the lease; it runs out within its TTL.
     let mut killed = Leased::start(&store, "killed.skydns.local.", "10.20.1.2", "3s");
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "killed.skydns.local",
-        "10.20.1.2"
-    )));
+    assert!(wait_until(SOON, || s.shows("killed.skydns.local", "10.20.1.2")));
     killed.signal("-KILL");
     let at = Instant::now();
     assert_eq!(killed.exit_code(), None);
@@ -525,11 +507,7 @@ fn the_file_store_works_the_same() {
         &store,
         &["service", "put", "txt.web.skydns.local", "--text", "hello"],
     );
-    assert!(wait_until(SOON, || shows(
-        &s,
-        "web.skydns.local",
-        "10.20.3.1"
-    )));
+    assert!(wait_until(SOON, || s.shows("web.skydns.local", "10.20.3.1")));
     let txt = s.dig(&["+short", "txt.web.skydns.local", "TXT"]);
     assert_eq!(txt.trim(), "\"hello\"");
     let text = std::fs::read_to_string(&file).unwrap();

@@ -141,7 +141,7 @@ impl Secret {
         input[8] = VERSION;
         input[9..12].copy_from_slice(&reserved);
         input[12..16].copy_from_slice(&timestamp.to_be_bytes());
-        let len = match canonical(ip) {
+        let len = match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 input[16..20].copy_from_slice(&v4.octets());
                 20
@@ -208,14 +208,6 @@ fn age(server: &[u8], now: u32) -> Option<u32> {
 /// Unix seconds as a 32-bit serial number (RFC 1982), as the cookie's timestamp holds them.
 fn serial(unix: u64) -> u32 {
     u32::try_from(unix & u64::from(u32::MAX)).unwrap_or(0)
-}
-
-/// IPv4-mapped IPv6 addresses hash as the IPv4 address they carry.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
-    }
 }
 
 #[cfg(test)]

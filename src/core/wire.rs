@@ -35,7 +35,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     let rd = bytes[2] & 0x01 != 0;
     let mut decoder = BinDecoder::new(bytes);
     let message = match Message::read(&mut decoder) {
-        Ok(m) if decoder.is_empty() => m,
+        Ok(m) if decoder.is_empty() && questions_are_clean(bytes, m.queries.len()) => m,
         _ => return Decoded::Error(header_only(id, opcode, rd, ResponseCode::FormErr)),
     };
     let Ok(cookie) = super::cookie::received(message.edns.as_ref()) else {
@@ -68,23 +68,62 @@ pub fn header_only(id: u16, opcode: u8, rd: bool, rcode: ResponseCode) -> Vec<u8
     out
 }
 
+/// The reply to a query we do not serve, with its question when it has exactly one (more
+/// would make the reply larger than the query).
 fn echo_question(query: &Message, rcode: ResponseCode) -> Vec<u8> {
-    let mut reply = Message::new(
-        query.metadata.id,
-        MessageType::Response,
-        query.metadata.op_code,
-    );
-    reply.metadata.recursion_desired = query.metadata.recursion_desired;
+    let md = &query.metadata;
+    let header = || header_only(md.id, u8::from(md.op_code), md.recursion_desired, rcode);
+    if query.queries.len() != 1 {
+        return header();
+    }
+    let mut reply = Message::new(md.id, MessageType::Response, md.op_code);
+    reply.metadata.recursion_desired = md.recursion_desired;
     reply.metadata.response_code = rcode;
     reply.queries = query.queries.clone();
-    reply.to_vec().unwrap_or_else(|_| {
-        header_only(
-            query.metadata.id,
-            u8::from(query.metadata.op_code),
-            query.metadata.recursion_desired,
-            rcode,
-        )
-    })
+    reply.to_vec().unwrap_or_else(|_| header())
+}
+
+/// Labels and pointers walked per name at most: a name of 255 bytes has at most 128 labels,
+/// and the reader already refused pointer loops.
+const MAX_NAME_STEPS: usize = 256;
+
+/// True when none of the first `count` question names uses a compression pointer into the
+/// header. hickory follows such pointers, but no name can start there (reliability.md §3.2:
+/// FORMERR), and a name read out of the header would be echoed larger than it was sent.
+fn questions_are_clean(bytes: &[u8], count: usize) -> bool {
+    let mut at = HEADER_LEN;
+    for _ in 0..count {
+        match name_end(bytes, at) {
+            // The type and class follow the name.
+            Some(end) => at = end + 4,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Where the name starting at `start` ends in the message, following its pointers; `None`
+/// when a pointer leads into the header or the name cannot be walked.
+fn name_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    let mut end = None;
+    for _ in 0..MAX_NAME_STEPS {
+        let len = *bytes.get(at)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => return Some(end.unwrap_or(at + 1)),
+            0x00 => at += 1 + usize::from(len),
+            0xc0 => {
+                let target = u16::from_be_bytes([len & 0x3f, *bytes.get(at + 1)?]);
+                end.get_or_insert(at + 2);
+                at = usize::from(target);
+                if at < HEADER_LEN {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -181,6 +220,39 @@ mod tests {
             decode(&with_cookies(bare, &[])),
             Decoded::Error(_)
         ));
+    }
+
+    #[test]
+    fn a_name_pointing_into_the_header_is_formerr() {
+        // Found by fuzzing: hickory reads the name `\000.` from header bytes 5 to 7, and the
+        // NOTIMP echo of that name was a byte larger than the query.
+        for opcode in [0u8, 6] {
+            let mut q = vec![1, 0x12, opcode << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            q.extend_from_slice(&[0xc0, 5, 0, 1, 0, 1]);
+            let Decoded::Error(reply) = decode(&q) else {
+                panic!("a pointer into the header must be FORMERR")
+            };
+            assert_eq!(reply.len(), HEADER_LEN);
+            assert_eq!(reply[3] & 0x0f, 1);
+        }
+        // A pointer back into the first question is fine.
+        let mut q = query("a.b.", RecordType::A);
+        q.extend_from_slice(&[0xc0, 14, 0, 28, 0, 1]);
+        assert_eq!(name_end(&q, HEADER_LEN + 9), Some(q.len() - 4));
+        assert!(questions_are_clean(&q, 2));
+    }
+
+    #[test]
+    fn notimp_echoes_only_a_single_question() {
+        let mut q = query("a.", RecordType::A);
+        q[2] |= 15 << 3;
+        q[5] = 2;
+        q.extend_from_slice(&[0xc0, 12, 0, 28, 0, 1]);
+        let Decoded::Error(reply) = decode(&q) else {
+            panic!("opcode 15 must be answered")
+        };
+        assert_eq!(reply.len(), HEADER_LEN);
+        assert_eq!(reply[3] & 0x0f, 4);
     }
 
     #[test]

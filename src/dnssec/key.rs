@@ -330,14 +330,20 @@ impl ZoneKey {
             .map_err(|e| malformed(public_path, format!("no key tag: {e}")))?;
         let zone = Name::from_ascii(domain)
             .map_err(|e| malformed(public_path, format!("bad zone name: {e}")))?;
-        Ok(ZoneKey {
+        let key = ZoneKey {
             zone,
             dnskey,
             algorithm,
             key_tag,
             secret,
             rng,
-        })
+        };
+        // ring checks only part of an RSA private key against the public one: a file with a
+        // wrong CRT exponent loads, then every signature fails (found by fuzzing). Signing
+        // once here refuses such a file at start-up instead of answering SERVFAIL to every
+        // signed query.
+        key.sign(b"skydns key self-test").map_err(|_| mismatch())?;
+        Ok(key)
     }
 
     /// The length of the signatures this key makes, in bytes.
@@ -580,6 +586,24 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("does not match"), "{msg}");
+    }
+
+    #[test]
+    fn an_rsa_key_whose_crt_exponent_is_wrong_is_refused_at_load() {
+        // Found by fuzzing: ring accepts such a pair, then every signature fails.
+        let key = data_key("rsa2048").unwrap();
+        assert_eq!(key.algorithm, Algorithm::RSASHA256);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dnssec");
+        let read = |ext: &str| std::fs::read_to_string(dir.join(format!("rsa2048.{ext}"))).unwrap();
+        let private = read("private");
+        let (before, after) = private.split_once("Exponent1: ").unwrap();
+        // One base64 digit in the middle of dP changed.
+        let mut dp = after.to_owned();
+        let digit = if &dp[40..41] == "A" { "B" } else { "A" };
+        dp.replace_range(40..41, digit);
+        let broken = format!("{before}Exponent1: {dp}");
+        let err = parse(&read("key"), &broken, "skydns.local.").unwrap_err();
+        assert!(matches!(err, KeyError::Mismatch { .. }), "{err}");
     }
 
     #[test]

@@ -87,6 +87,7 @@ struct Arrival<'a> {
 }
 
 impl<'a> Arrival<'a> {
+    /// A message received now.
     fn new(bytes: &'a [u8], transport: Transport, peer: SocketAddr) -> Self {
         Arrival {
             bytes,

@@ -59,7 +59,7 @@ impl Clients {
     /// Registers a new connection of `client`: when the client is at its limit its oldest idle
     /// connection is told to close; `None` when none of them is idle (refuse the new one).
     pub fn admit(self: &Arc<Self>, client: IpAddr, now: Instant) -> Option<Slot> {
-        let client = canonical(client);
+        let client = client.to_canonical();
         let mut reg = self.lock();
         let held = reg.per_client.get(&client).map_or(0, Vec::len);
         if held >= self.max_per_client {
@@ -130,14 +130,6 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.clients.lock().remove(self.id);
-    }
-}
-
-/// IPv4-mapped IPv6 addresses count as the IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 @ IpAddr::V4(_) => v4,
     }
 }
 

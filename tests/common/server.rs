@@ -222,6 +222,18 @@ impl Skydns {
         dig(self.port, args)
     }
 
+    /// The A records skydns answers for `name`, as [`answer_lines`].
+    pub(crate) fn a_records(&self, name: &str) -> Vec<String> {
+        answer_lines(&self.dig(&["+noall", "+answer", name, "A"]))
+    }
+
+    /// True when skydns answers `name` with an A record for `ip`.
+    pub(crate) fn shows(&self, name: &str, ip: &str) -> bool {
+        self.a_records(name)
+            .iter()
+            .any(|l| l.ends_with(&format!(" A {ip}")))
+    }
+
     /// `GET path` on its metrics listener: the status code and the body.
     pub(crate) fn http_get(&self, path: &str) -> Option<(u16, String)> {
         http_get(self.metrics?, path)
