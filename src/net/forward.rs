@@ -48,8 +48,10 @@ type Landed = Result<Message, Option<ExtendedError>>;
 pub enum Via {
     /// The forward cache.
     Cache,
-    /// An exchange with upstream servers (or its failure), ours or one shared in flight.
-    Upstream,
+    /// An exchange with the nameservers (or its failure), ours or one shared in flight.
+    Nameservers,
+    /// An exchange with a stub zone's servers (or its failure).
+    Stub,
 }
 
 /// Upstream traffic and the exchanges in flight, shared by every query; the forward cache
@@ -87,11 +89,11 @@ impl Forwarder {
     pub async fn relay(&self, req: &Request, serving: &Serving, target: Target) -> (Message, Via) {
         let cfg = &serving.cfg;
         let mut query = req.message.clone();
-        let (servers, rotate) = match &target {
-            Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate),
+        let (servers, rotate, via) = match &target {
+            Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate, Via::Nameservers),
             Target::Stub(servers) => {
                 add_loop_guard(&mut query, cfg.edns_payload);
-                (servers.as_slice(), true)
+                (servers.as_slice(), true, Via::Stub)
             }
         };
         let key = ForwardKey::of(req, servers);
@@ -101,7 +103,7 @@ impl Forwarder {
             rotate,
             transport: req.transport,
         };
-        let (landed, via) = self.shared(&key, &exchange, serving).await;
+        let (landed, via) = self.shared(&key, &exchange, serving, via).await;
         let reply = match landed {
             Ok(reply) => for_client(reply, req, cfg),
             Err(why) => servfail(req, cfg, why),
@@ -109,13 +111,15 @@ impl Forwarder {
         (reply, via)
     }
 
-    /// The upstream answer to an exchange: from the forward cache, or from one exchange shared
-    /// with the identical queries in flight (and then cached when it may be).
+    /// The upstream answer to an exchange with the servers `upstream` says, and where it came
+    /// from: the forward cache, or one exchange shared with the identical queries in flight
+    /// (and then cached when it may be).
     async fn shared(
         &self,
         key: &ForwardKey,
         exchange: &Exchange<'_>,
         serving: &Serving,
+        upstream: Via,
     ) -> (Landed, Via) {
         let cache = serving.forward_cache.as_deref();
         let hit = cache.and_then(|c| c.get(key, Instant::now()));
@@ -134,11 +138,11 @@ impl Forwarder {
                         cache.insert(key.clone(), reply, Instant::now());
                     }
                     flight.land(&landed);
-                    return (landed, Via::Upstream);
+                    return (landed, upstream);
                 }
                 Turn::Wait(waiting) => {
                     if let Some(landed) = inflight::wait(waiting).await {
-                        return (landed, Via::Upstream);
+                        return (landed, upstream);
                     }
                 }
             }
@@ -184,7 +188,7 @@ impl Forwarder {
                             rotate: cfg.ns_rotate,
                             transport: Transport::Udp,
                         };
-                        self.shared(&key, &exchange, serving)
+                        self.shared(&key, &exchange, serving, Via::Nameservers)
                             .await
                             .0
                             .ok()

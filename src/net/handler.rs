@@ -486,34 +486,27 @@ impl Handler {
             }
             other => other,
         };
-        let mut out = Vec::new();
-        let tally = &mut arrival.tally;
         let reply = match outcome {
             Outcome::Reply(reply) => reply,
             Outcome::Drop => {
-                drop_looped(&req, tally);
+                drop_looped(&req, &mut arrival.tally);
                 return None;
             }
-            Outcome::Forward | Outcome::Stub { .. } => {
-                let (target, origin) = match outcome {
-                    Outcome::Stub { servers } => (Target::Stub(servers), Origin::Stub),
-                    _ => (Target::Nameservers, Origin::Forward),
-                };
-                let (reply, via) = self.forwarder.relay(&req, serving, target).await;
-                tally.origin = if via == Via::Cache {
-                    Origin::Cache
-                } else {
-                    origin
-                };
-                self.send_message(&reply, &asker, cfg, tally, &mut out);
-                log_query(cfg, peer, transport, bytes, &out, started);
-                return Some(out);
+            Outcome::Forward => {
+                let target = Target::Nameservers;
+                return Some(self.relay(&req, serving, target, &asker, arrival).await);
+            }
+            Outcome::Stub { servers } => {
+                let target = Target::Stub(servers);
+                return Some(self.relay(&req, serving, target, &asker, arrival).await);
             }
             // The second pass has every look-up result: it cannot ask again.
             Outcome::NeedExternal(_) => {
                 Reply::new(servfail(&req, cfg, None), crate::core::Source::Policy, None)
             }
         };
+        let mut out = Vec::new();
+        let tally = &mut arrival.tally;
         tally.origin = origin_of(&reply);
         let signer = serving.signer.as_deref();
         let rendered = compile_reply(&lowered, reply, cfg, signer, &asker, started, unix_now())
@@ -529,6 +522,29 @@ impl Handler {
         }
         log_query(cfg, peer, transport, bytes, &out, started);
         Some(out)
+    }
+
+    /// The reply to a query relayed to `target`, for `asker`: the upstream's, or SERVFAIL.
+    async fn relay(
+        &self,
+        req: &Request,
+        serving: &Serving,
+        target: Target,
+        asker: &Asker<'_>,
+        arrival: &mut Arrival<'_>,
+    ) -> Vec<u8> {
+        let (reply, via) = self.forwarder.relay(req, serving, target).await;
+        arrival.tally.origin = match via {
+            Via::Cache => Origin::Cache,
+            Via::Nameservers => Origin::Forward,
+            Via::Stub => Origin::Stub,
+        };
+        let mut out = Vec::new();
+        let cfg = &serving.cfg;
+        self.send_message(&reply, asker, cfg, &mut arrival.tally, &mut out);
+        let (bytes, started) = (arrival.bytes, arrival.started);
+        log_query(cfg, arrival.peer, arrival.transport, bytes, &out, started);
+        out
     }
 }
 
