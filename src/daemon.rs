@@ -35,7 +35,7 @@ use crate::sys::listen::{self, Sockets};
 use crate::sys::logging::{self, LogControl};
 use crate::sys::privileges::{self, Dropped};
 use crate::sys::signals::{SignalRequests, Wanted};
-use crate::sys::{interfaces, notify};
+use crate::sys::{allocator, interfaces, notify};
 use reload::Reloader;
 
 /// How long in-flight queries get to finish at shutdown.
@@ -94,6 +94,7 @@ fn run_service(cli: Cli, first: Loaded, log: LogControl) -> Result<i32> {
         first.startup.user.as_deref(),
         first.startup.group.as_deref(),
     )?);
+    allocator::start_background_purge();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,11 +9,12 @@ use skydns::config::cli::Cli;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Freed pages go back to the system within about a second, from jemalloc's own thread, even
+/// Freed pages go back to the system within about a second, from one jemalloc thread, even
 /// when the process is idle (a full store load frees several times the snapshot it builds).
+/// That thread is started by the daemon after the privilege drop
+/// (`skydns::sys::allocator`), not here: it would exist before no-new-privs is set.
 #[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
-static JEMALLOC_OPTIONS: &[u8] =
-    b"background_thread:true,max_background_threads:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+static JEMALLOC_OPTIONS: &[u8] = b"max_background_threads:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 /// Read by jemalloc at its first allocation (its `malloc_conf`, under the crate's prefix).
 #[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]

@@ -91,9 +91,23 @@ impl PathStr {
 }
 
 impl Ord for PathStr {
+    /// Equal to comparing the byte strings with `/` mapped below every byte: the order is
+    /// decided at the first byte that differs (found eight bytes at a time), or by length.
     fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        let common = a.len().min(b.len());
+        let mut i = 0;
+        while i + 8 <= common && a[i..i + 8] == b[i..i + 8] {
+            i += 8;
+        }
+        while i < common && a[i] == b[i] {
+            i += 1;
+        }
         let rank = |b: u8| if b == b'/' { 0 } else { u16::from(b) + 1 };
-        self.0.bytes().map(rank).cmp(other.0.bytes().map(rank))
+        match (a.get(i), b.get(i)) {
+            (Some(&x), Some(&y)) => rank(x).cmp(&rank(y)),
+            _ => a.len().cmp(&b.len()),
+        }
     }
 }
 
@@ -358,6 +372,43 @@ mod tests {
 
     fn paths<'a>(v: impl Iterator<Item = &'a Arc<Entry>>) -> Vec<&'a str> {
         v.map(|e| &*e.path).collect()
+    }
+
+    #[test]
+    fn path_order_is_bytes_with_the_slash_lowest() {
+        let reference = |a: &str, b: &str| {
+            let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+            a.bytes().map(rank).cmp(b.bytes().map(rank))
+        };
+        // Strings over a small alphabet (so that long common prefixes are frequent), from a
+        // fixed linear congruential sequence.
+        let alphabet = b"/-.a0z";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            usize::try_from(state >> 33).unwrap_or(0)
+        };
+        let text = |next: &mut dyn FnMut() -> usize| {
+            let len = next() % 20;
+            (0..len)
+                .map(|_| char::from(alphabet[next() % alphabet.len()]))
+                .collect::<String>()
+        };
+        for _ in 0..20_000 {
+            let (a, b) = (text(&mut next), text(&mut next));
+            let b = if next() % 3 == 0 {
+                format!("{a}{b}")
+            } else {
+                b
+            };
+            assert_eq!(
+                PathStr::new(&a).cmp(PathStr::new(&b)),
+                reference(&a, &b),
+                "{a:?} against {b:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! OS integration: sockets (socket activation or binding), readiness notifications, privilege
 //! drop, logging, signals and facts about the host.
 
+pub mod allocator;
 pub mod interfaces;
 pub mod listen;
 pub mod logging;
