@@ -10,6 +10,8 @@
 #
 #   bash scripts/bench-compare.sh [N]        N (also from the environment) default 1000
 #   SECONDS_PER_RUN=10  CLIENTS=10  OUTSTANDING=100  SEED=1   other settings (dnsperf -c, -q)
+#   SKYDNS_FLAGS="--metrics-addr="   extra skydns flags (this one: without metrics, which are
+#                                    on by default, on a free loopback port here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-${N:-1000}}"
@@ -17,6 +19,7 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
 CLIENTS="${CLIENTS:-10}"
 OUTSTANDING="${OUTSTANDING:-100}"
 SEED="${SEED:-1}"
+SKYDNS_FLAGS="${SKYDNS_FLAGS:-}"
 if ! [ "$N" -ge 100 ] 2>/dev/null; then
   echo "N must be a number of at least 100 (one group of 100 services)" >&2
   exit 2
@@ -63,7 +66,7 @@ free_ports() {
   done
   echo "${picked[@]}"
 }
-read -r ETCD_PORT PEER_PORT SKY_PORT KNOT_PORT <<<"$(free_ports 4)"
+read -r ETCD_PORT PEER_PORT SKY_PORT KNOT_PORT METRICS_PORT <<<"$(free_ports 5)"
 
 # Waits until the server NAME (its pid in PIDS) answers the SOA on PORT authoritatively.
 wait_soa() {
@@ -104,11 +107,13 @@ start_etcd() {
 # glue instead), and the two would not send the same reply.
 UDP_PAYLOAD=4096
 
-# skydns on the etcd, with extra flags (--dnssec KEY).
+# skydns on the etcd, with extra flags (--dnssec KEY) and SKYDNS_FLAGS; its metrics listener
+# (through the environment, so that SKYDNS_FLAGS may override it) on a free port.
 start_skydns() {
-  taskset -c 0 "$SKYDNS" --machines "http://127.0.0.1:$ETCD_PORT" --no-rec \
-    --addr "127.0.0.1:$SKY_PORT" --edns-payload "$UDP_PAYLOAD" --log stderr "$@" \
-    2>"$work/skydns.log" &
+  # shellcheck disable=SC2086 # SKYDNS_FLAGS holds separate flags
+  PROMETHEUS_PORT="$METRICS_PORT" taskset -c 0 "$SKYDNS" --machines "http://127.0.0.1:$ETCD_PORT" \
+    --no-rec --addr "127.0.0.1:$SKY_PORT" --edns-payload "$UDP_PAYLOAD" --log stderr "$@" \
+    $SKYDNS_FLAGS 2>"$work/skydns.log" &
   PIDS[skydns]=$!
   wait_soa skydns "$SKY_PORT" "$work/skydns.log"
   check_pinned skydns
@@ -294,6 +299,7 @@ knot_version="$(knotd --version | awk '{ print $NF }')"
 echo
 echo "skydns $(git describe --always --dirty 2>/dev/null || echo '?') against Knot $knot_version," \
   "$(date +%Y-%m-%d), $(nproc) cores ($cpu); N=$N: $SUMMARY;" \
+  "skydns flags: ${SKYDNS_FLAGS:-none} (metrics on 127.0.0.1:$METRICS_PORT unless turned off);" \
   "${SECONDS_PER_RUN} s per run, dnsperf -c $CLIENTS -q $OUTSTANDING; servers on core 0, dnsperf on core 1"
 echo
 echo "| workload | skydns QPS | CPU | QPS/core | Knot QPS | CPU | QPS/core | skydns/Knot per core | skydns p50 / p99 ms | Knot p50 / p99 ms | at QPS | RSS MiB skydns / Knot | lost s/k, at QPS s/k |"

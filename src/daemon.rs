@@ -1,10 +1,12 @@
 //! Start-up order and the main loop. As root or under systemd:
 //! 1. parse flags and environment, set up logging;
-//! 2. take the systemd sockets (`LISTEN_FDS`) or bind the configured addresses;
+//! 2. take the systemd sockets (`LISTEN_FDS`) or bind the configured addresses, and bind the
+//!    metrics listener;
 //! 3. read the files that need privileges;
 //! 4. drop privileges when root (before any thread exists);
-//! 5. start the runtime, serve (SERVFAIL until loaded), load the first snapshot from the store
-//!    (STATUS= while waiting) and apply `/<prefix>/config`;
+//! 5. start the runtime, serve `/metrics`, `/health` and `/ready`, serve DNS (SERVFAIL until
+//!    loaded), load the first snapshot from the store (STATUS= while waiting) and apply
+//!    `/<prefix>/config`;
 //! 6. READY=1; then reload on SIGHUP, ping the watchdog, and stop gracefully on SIGTERM/SIGINT.
 
 pub mod check_config;
@@ -20,8 +22,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::cli::{Cli, Command};
-use crate::config::{self, Loaded, LogTarget, StartupConfig};
+use crate::config::{self, Loaded, LogTarget, StartupConfig, StoreConfig};
 use crate::dnssec;
+use crate::metrics::exposition::Scrape;
+use crate::metrics::{http, Metrics};
 use crate::net::serving::{Serving, ServingCell};
 use crate::net::tcp::TcpLimits;
 use crate::net::{tcp, udp, Handler};
@@ -70,6 +74,18 @@ pub fn run(cli: Cli) -> Result<i32> {
 /// Steps 2 to 6 of the start-up order, then serving until stopped.
 fn run_service(cli: Cli, first: Loaded, log: LogControl) -> Result<i32> {
     let sockets = take_sockets(&first.startup)?;
+    let metrics_listener = match &first.startup.metrics {
+        Some(m) => {
+            let listener = http::bind(m.addr)?;
+            tracing::info!(
+                "serving {} (Prometheus), /health and /ready on http://{}",
+                m.path,
+                m.addr
+            );
+            Some(listener)
+        }
+        None => None,
+    };
     // Files that need root (key material) are read here, between the sockets and the drop. A
     // key named only in `/<prefix>/config` is read after the store loads, as the service user.
     let signer = dnssec::load_signer(&first.runtime)?;
@@ -93,6 +109,7 @@ fn run_service(cli: Cli, first: Loaded, log: LogControl) -> Result<i32> {
         first.startup,
         serving,
         sockets,
+        metrics_listener,
         store_source,
         log,
     ));
@@ -142,11 +159,14 @@ async fn serve(
     startup: StartupConfig,
     serving: Arc<ServingCell>,
     sockets: Sockets,
+    metrics_listener: Option<std::net::TcpListener>,
     store_source: StoreSource,
     log: LogControl,
 ) -> Result<i32> {
     let mut signals = SignalRequests::new().context("cannot watch signals")?;
     let store = StoreState::new();
+    let observed = metrics_listener.map(|l| Observed::start(l, &startup, &store, &serving));
+    let metrics = observed.as_ref().map(|o| o.metrics.clone());
 
     notify::status("waiting for the first snapshot from the store");
     // Not socket-activated: answer SERVFAIL at once while the store loads. Socket-activated,
@@ -155,7 +175,9 @@ async fn serve(
     let mut loading = if sockets.activated {
         None
     } else {
-        Some(LoadingServers::start(&sockets, &serving, &startup)?)
+        Some(LoadingServers::start(
+            &sockets, &serving, &startup, &metrics,
+        )?)
     };
     let mut store_task = store_source.start(store.clone()).await?;
     if loading.is_none()
@@ -163,7 +185,9 @@ async fn serve(
             .await
             .is_err()
     {
-        loading = Some(LoadingServers::start(&sockets, &serving, &startup)?);
+        loading = Some(LoadingServers::start(
+            &sockets, &serving, &startup, &metrics,
+        )?);
     }
     if let Some(l) = loading {
         if !wait_for_store(&store, &mut signals).await {
@@ -178,9 +202,13 @@ async fn serve(
         store.clone(),
         log,
         sockets.local_addrs(),
+        metrics.clone(),
     );
     reloader.apply_first()?;
-    let handler = Arc::new(Handler::new(store.clone(), serving));
+    let handler = Arc::new(Handler::new(store.clone(), serving, metrics));
+    if let Some(observed) = &observed {
+        observed.scrape.serving_with(handler.clone());
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let servers = start_servers(sockets, &handler, &startup, &stop_rx)?;
     notify::ready(&format!(
@@ -212,6 +240,40 @@ async fn serve(
         }
     }
     Ok(stop(stop_tx, servers, handler, watchdog).await)
+}
+
+/// The metrics listener at work: the counters it shows and what its scrapes read.
+struct Observed {
+    metrics: Arc<Metrics>,
+    scrape: Arc<Scrape>,
+}
+
+impl Observed {
+    /// Serves `/metrics`, `/health` and `/ready` on `listener` (bound for `startup.metrics`).
+    fn start(
+        listener: std::net::TcpListener,
+        startup: &StartupConfig,
+        store: &Arc<StoreState>,
+        serving: &Arc<ServingCell>,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let scrape = Arc::new(Scrape::new(metrics.clone(), store.clone(), serving.clone()));
+        let (path, prefix) = startup
+            .metrics
+            .as_ref()
+            .map(|m| (m.path.clone(), m.prefix.as_str()))
+            .unwrap_or_default();
+        let site = http::Site::new(
+            path,
+            scrape.clone(),
+            prefix,
+            store.clone(),
+            serving.clone(),
+            matches!(startup.store, StoreConfig::Etcd(_)),
+        );
+        tokio::spawn(http::serve(listener, Arc::new(site)));
+        Observed { metrics, scrape }
+    }
 }
 
 /// Spawns a server task per socket.
@@ -256,8 +318,13 @@ impl LoadingServers {
         sockets: &Sockets,
         serving: &Arc<ServingCell>,
         startup: &StartupConfig,
+        metrics: &Option<Arc<Metrics>>,
     ) -> Result<Self> {
-        let handler = Arc::new(Handler::new(StoreState::new(), serving.clone()));
+        let handler = Arc::new(Handler::new(
+            StoreState::new(),
+            serving.clone(),
+            metrics.clone(),
+        ));
         let (stop, stop_rx) = watch::channel(false);
         let servers = start_servers(sockets.try_clone()?, &handler, startup, &stop_rx)?;
         Ok(LoadingServers {

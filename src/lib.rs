@@ -9,6 +9,7 @@
 //! - [`store`]: backends that publish snapshots (embedded file store, etcd v3).
 //! - [`net`]: UDP/TCP servers over given sockets and the query handler between them and the
 //!   core.
+//! - [`metrics`]: Prometheus metrics, `/health` and `/ready` on one small HTTP listener.
 //! - [`sys`]: OS integration (logging).
 //! - [`daemon`]: start-up order and the main loop.
 //! - [`ctl`]: `skydnsctl`, the operator's command line for services and settings in the store.
@@ -19,6 +20,7 @@ pub mod core;
 pub mod ctl;
 pub mod daemon;
 pub mod dnssec;
+pub mod metrics;
 pub mod net;
 pub mod store;
 pub mod sys;

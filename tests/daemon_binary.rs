@@ -49,6 +49,8 @@ fn spawn(program: &str, args: &[String], env: &[(&str, String)], dir: &Path) -> 
         .env_remove("LISTEN_FDS")
         .env_remove("LISTEN_PID")
         .env("SKYDNS_LOG", "stderr")
+        // No metrics listener: tests run side by side, each would want 127.0.0.1:9153.
+        .env("PROMETHEUS_PORT", "")
         .stdin(Stdio::null())
         .stdout(file.try_clone().unwrap())
         .stderr(file);
@@ -59,6 +61,7 @@ fn spawn(program: &str, args: &[String], env: &[(&str, String)], dir: &Path) -> 
         child: cmd.spawn().expect("start the daemon"),
         port: 0,
         log,
+        metrics: None,
     }
 }
 
@@ -376,7 +379,7 @@ fn logs_to_syslog_with_fields_and_switches_the_query_log_on_reload() {
         &[("SKYDNS_SYSLOG_SOCKET", &syslog_path.display().to_string())],
     );
     let pid = s.child.id();
-    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.contains("ready"));
+    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.ends_with("ready"));
     // Facility daemon (3) at level info (6): <30>.
     assert!(
         lines.iter().any(|l| l.starts_with("<30>")
@@ -581,7 +584,7 @@ fn auto_logging_picks_syslog_for_a_service_and_stderr_under_the_journal() {
         dir.path(),
         &[("SKYDNS_LOG", "auto"), ("SKYDNS_SYSLOG_SOCKET", &socket)],
     );
-    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.contains("ready"));
+    let lines = receive_until(&syslog, Duration::from_secs(10), |m| m.ends_with("ready"));
     assert!(lines.iter().any(|l| l.ends_with("ready")), "{lines:?}");
     assert!(!service.log_text().contains("ready"));
     drop(service);

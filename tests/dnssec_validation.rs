@@ -500,6 +500,7 @@ fn failed_start(dir: &TempDir, basename: &Path) -> String {
         .arg("--no-rec")
         .arg(format!("--dnssec={}", basename.display()))
         .env_remove("RUST_LOG")
+        .env("PROMETHEUS_PORT", "")
         .output()
         .unwrap();
     let code = out.status.code();

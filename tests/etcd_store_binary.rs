@@ -341,6 +341,7 @@ fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_skydns"))
         .args(args)
         .env_remove("RUST_LOG")
+        .env("PROMETHEUS_PORT", "")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

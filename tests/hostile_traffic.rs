@@ -431,7 +431,7 @@ fn hole8_ttls_past_two_to_the_31_sighup_at_start_and_plain_passwords() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skydns"))
         .arg(format!("--addr=127.0.0.1:{}", free_port()))
         .args(["--machines=http://127.0.0.1:1", "--password=secret"])
-        .args(["--username=u", "--log=stderr"])
+        .args(["--username=u", "--log=stderr", "--metrics-addr="])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -52,6 +52,10 @@ fn samples(key: &str, dir: &Path, keys: &[String; 3]) -> [String; 4] {
         "rrl" => n(100),
         "rrl_slip" => n(0),
         "rrl_exempt" => s(&|i| format!("192.0.{i}.0/24")),
+        "metrics_addr" => s(&|i| format!("127.0.0.1:{}", 9200 + i)),
+        "metrics_path" => s(&|i| format!("/metrics{i}")),
+        "metrics_namespace" | "metrics_subsystem" => s(&|i| format!("{key}{i}")),
+        "ready_stale_after" => s(&|i| format!("{}s", 20 + i)),
         other => panic!("no sample values for the setting `{other}`: add them to this test"),
     }
 }

@@ -116,6 +116,7 @@ mod engine {
     use skydns::config::RuntimeConfig;
     use skydns::core::{Snapshot, Transport};
     use skydns::dnssec::{Signer, ZoneKey};
+    use skydns::metrics::Metrics;
     use skydns::net::serving::Serving;
     use skydns::net::Handler;
     use skydns::store::StoreState;
@@ -220,11 +221,14 @@ mod engine {
             .expect("the checked-in key pairs load");
             Arc::new(Signer::new(key, 1000))
         };
+        // Counted as the daemon counts by default: every input goes through the metrics too.
+        let metrics = Arc::new(Metrics::default());
         let handlers = std::iter::once(None)
             .chain(KEYS.iter().map(|key| Some(signer(key))))
             .map(|signer| {
                 let serving = Serving::new(config.clone(), signer, None);
-                Handler::new(store.clone(), Arc::new(ArcSwap::from_pointee(serving)))
+                let serving = Arc::new(ArcSwap::from_pointee(serving));
+                Handler::new(store.clone(), serving, Some(metrics.clone()))
             })
             .collect();
         let runtime = tokio::runtime::Builder::new_current_thread()

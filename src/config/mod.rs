@@ -21,7 +21,7 @@ pub use host::HostFacts;
 pub use runtime::RuntimeConfig;
 use settings::{RuntimeSettings, StartupSettings};
 pub use sources::{CommandLine, Effective, Ignored, IgnoredReason, Sources};
-pub use startup::{EtcdConfig, LogTarget, StartupConfig, StoreConfig};
+pub use startup::{EtcdConfig, LogTarget, MetricsConfig, StartupConfig, StoreConfig};
 
 /// A setting that cannot be used, with where it came from.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

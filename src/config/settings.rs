@@ -5,8 +5,9 @@
 
 use super::table::settings;
 use super::values::{
-    Addrs, Bounded, ByteSize, Capacity, Endpoints, FilePath, Fqdn, KeyBasename, ListenAddrs,
-    LogLevel, LogTarget, Mailbox, Maybe, Networks, Prefix, Secret, Span, Text, Toggle,
+    Addrs, Bounded, ByteSize, Capacity, Endpoints, FilePath, Fqdn, HttpPath, KeyBasename,
+    ListenAddr, ListenAddrs, LogLevel, LogTarget, Mailbox, Maybe, MetricName, Networks, Prefix,
+    Secret, Span, Text, Toggle,
 };
 
 /// The largest TTL a record may carry (RFC 2181 §8: 2^31 − 1).
@@ -61,6 +62,16 @@ settings! {
         /// Concurrent TCP connections of one client address; one more closes its oldest idle
         /// connection.
         tcp_max_per_client: Bounded<1, 65_535>, flag "tcp-max-per-client", default "20";
+        /// HTTP listener for /metrics, /health and /ready: IP:port, or a port alone for
+        /// 127.0.0.1 (SkyDNS's PROMETHEUS_PORT); empty turns it off.
+        metrics_addr: Maybe<ListenAddr>, flag "metrics-addr", env "PROMETHEUS_PORT", default "127.0.0.1:9153";
+        /// Path of the Prometheus metrics on that listener.
+        metrics_path: HttpPath, flag "metrics-path", env "PROMETHEUS_PATH", default "/metrics";
+        /// First part of every metric name (skydns_dns_requests_total); empty for none.
+        metrics_namespace: Maybe<MetricName>, flag "metrics-namespace", env "PROMETHEUS_NAMESPACE", default "skydns";
+        /// Part of every metric name after the namespace (skydns_SUBSYSTEM_dns_...).
+        /// [default: none]
+        metrics_subsystem: Maybe<MetricName>, flag "metrics-subsystem", env "PROMETHEUS_SUBSYSTEM";
     }
 }
 
@@ -126,5 +137,8 @@ settings! {
         rrl_slip: Bounded<0, 100>, flag "rrl-slip", default "2";
         /// Clients never rate limited: CIDRs or localhost, localnets, any. [default: none]
         rrl_exempt: Networks, flag "rrl-exempt";
+        /// /ready answers 503 once the etcd store has been out of touch with etcd this long
+        /// (a duration like 30s); answers keep coming from the last snapshot.
+        ready_stale_after: Seconds<86_400>, flag "ready-stale-after", default "30s";
     }
 }

@@ -50,6 +50,21 @@ pub struct EtcdConfig {
     pub password: Option<String>,
 }
 
+/// The HTTP listener for `/metrics`, `/health` and `/ready`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The path of the metrics.
+    pub path: String,
+    /// What every metric name starts with: namespace and subsystem joined by `_` (empty
+    /// when both are).
+    pub prefix: String,
+}
+
+/// Paths the listener serves besides the metrics.
+pub const HEALTH_PATHS: [&str; 2] = ["/health", "/ready"];
+
 /// Settings that need a restart to change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartupConfig {
@@ -73,6 +88,8 @@ pub struct StartupConfig {
     pub tcp_max_connections: usize,
     /// Concurrent TCP connections of one client address at most.
     pub tcp_max_per_client: usize,
+    /// The metrics listener, unless turned off.
+    pub metrics: Option<MetricsConfig>,
     /// The settings this was made from, to tell which of them a reload changed.
     settings: StartupSettings,
 }
@@ -118,6 +135,7 @@ impl StartupConfig {
             tcp_idle_timeout: s.tcp_idle_timeout.0,
             tcp_max_connections: s.tcp_max_connections.as_usize(),
             tcp_max_per_client: s.tcp_max_per_client.as_usize(),
+            metrics: metrics(s)?,
             settings: s.clone(),
         })
     }
@@ -125,5 +143,69 @@ impl StartupConfig {
     /// The keys of the settings that differ in `new` (they need a restart to apply).
     pub fn restart_required(&self, new: &StartupConfig) -> Vec<&'static str> {
         differing_startup_keys(&self.settings, &new.settings)
+    }
+}
+
+/// The metrics listener the settings describe (`None`: turned off).
+fn metrics(s: &StartupSettings) -> Result<Option<MetricsConfig>, ConfigError> {
+    let Some(addr) = s.metrics_addr.get() else {
+        return Ok(None);
+    };
+    let path = s.metrics_path.0.clone();
+    if HEALTH_PATHS.contains(&path.as_str()) {
+        return Err(ConfigError::new(
+            "settings",
+            "metrics_path",
+            format!("cannot be {path}, which the listener serves itself"),
+        ));
+    }
+    let parts = [s.metrics_namespace.get(), s.metrics_subsystem.get()];
+    let prefix: Vec<&str> = parts.iter().flatten().map(|p| p.0.as_str()).collect();
+    Ok(Some(MetricsConfig {
+        addr: addr.0,
+        path,
+        prefix: prefix.join("_"),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::cli::Cli;
+    use crate::config::{load, HostFacts, MetricsConfig};
+
+    fn metrics(args: &[&str]) -> Result<Option<MetricsConfig>, String> {
+        let cli = Cli::try_parse_from(["skydns"].iter().chain(args).map(Into::into))
+            .map_err(|e| e.to_string())?;
+        load(&cli.sources(None), &HostFacts::default())
+            .map(|l| l.startup.metrics)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_listener_its_path_and_the_name_prefix() {
+        let default = metrics(&[]).unwrap().unwrap();
+        assert_eq!(default.addr.to_string(), "127.0.0.1:9153");
+        assert_eq!(default.path, "/metrics");
+        assert_eq!(default.prefix, "skydns");
+        let set = metrics(&[
+            "--metrics-addr=9200",
+            "--metrics-path=/m",
+            "--metrics-subsystem=dns1",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (set.addr.to_string(), set.path, set.prefix),
+            (
+                "127.0.0.1:9200".to_owned(),
+                "/m".to_owned(),
+                "skydns_dns1".to_owned()
+            )
+        );
+        let bare = metrics(&["--metrics-namespace=", "--metrics-subsystem=x"]).unwrap();
+        assert_eq!(bare.unwrap().prefix, "x");
+        assert_eq!(metrics(&["--metrics-addr="]).unwrap(), None);
+        let clash = metrics(&["--metrics-path=/ready"]).unwrap_err();
+        assert!(clash.contains("metrics_path"), "{clash}");
     }
 }

@@ -5,8 +5,9 @@
 use clap::{Arg, ArgAction};
 
 use super::values::{
-    Addrs, Bounded, ByteSize, Capacity, Endpoints, FilePath, Fqdn, KeyBasename, List, ListenAddrs,
-    LogLevel, LogTarget, Mailbox, Maybe, Networks, Prefix, Secret, Span, Text, Toggle,
+    Addrs, Bounded, ByteSize, Capacity, Endpoints, FilePath, Fqdn, HttpPath, KeyBasename, List,
+    ListenAddr, ListenAddrs, LogLevel, LogTarget, Mailbox, Maybe, MetricName, Networks, Prefix,
+    Secret, Span, Text, Toggle,
 };
 
 /// One setting as the table states it.
@@ -81,6 +82,9 @@ shapes!(
     List => FlagShape::value("LIST"),
     Addrs => FlagShape::value("IP:PORT,..."),
     ListenAddrs => FlagShape::value("IP:PORT,..."),
+    ListenAddr => FlagShape::value("IP:PORT"),
+    HttpPath => FlagShape::value("PATH"),
+    MetricName => FlagShape::value("NAME"),
     Endpoints => FlagShape::value("URL,..."),
     Prefix => FlagShape::value("PREFIX"),
     Networks => FlagShape::value("LIST"),

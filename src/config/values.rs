@@ -501,6 +501,73 @@ impl TryFrom<Raw> for ListenAddrs {
     }
 }
 
+/// One address to listen on: `IP:port`, `[IPv6]:port`, or a port alone for 127.0.0.1
+/// (SkyDNS's `PROMETHEUS_PORT` gives only a port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ListenAddr(pub SocketAddr);
+
+impl TryFrom<Raw> for ListenAddr {
+    type Error = String;
+    fn try_from(raw: Raw) -> Result<Self, String> {
+        let bad = |text: &dyn fmt::Display| {
+            format!("`{text}` is not an address like 127.0.0.1:9153, [::1]:9153 or a port")
+        };
+        let addr = match &raw {
+            Raw::Int(port) => u16::try_from(*port)
+                .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+                .map_err(|_| bad(port))?,
+            Raw::Text(text) => {
+                let text = text.trim();
+                match text.parse::<u16>() {
+                    Ok(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+                    Err(_) => text.parse::<SocketAddr>().map_err(|_| bad(&text))?,
+                }
+            }
+            other => return Err(bad(other)),
+        };
+        if addr.port() == 0 {
+            return Err(format!("`{addr}` needs a port between 1 and 65535"));
+        }
+        Ok(ListenAddr(addr))
+    }
+}
+
+/// The path of an HTTP resource: starts with `/`, visible ASCII only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpPath(pub String);
+
+impl TryFrom<Raw> for HttpPath {
+    type Error = String;
+    fn try_from(raw: Raw) -> Result<Self, String> {
+        let path = Text::try_from(raw)?.0;
+        if !path.starts_with('/') || !path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "`{path}` is not a path like /metrics (a `/` first, no spaces)"
+            ));
+        }
+        Ok(HttpPath(path))
+    }
+}
+
+/// A part of a Prometheus metric name: letters, digits and `_`, not starting with a digit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricName(pub String);
+
+impl TryFrom<Raw> for MetricName {
+    type Error = String;
+    fn try_from(raw: Raw) -> Result<Self, String> {
+        let name = Text::try_from(raw)?.0;
+        let valid = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(format!(
+                "`{name}` is not a metric name part (letters, digits and _, no digit first)"
+            ));
+        }
+        Ok(MetricName(name))
+    }
+}
+
 /// etcd endpoint URLs: at least one, each `http://` or `https://`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Endpoints(pub Vec<String>);
@@ -607,6 +674,9 @@ setting_type!(
     List,
     Addrs,
     ListenAddrs,
+    ListenAddr,
+    HttpPath,
+    MetricName,
     Endpoints,
     Prefix,
     Networks,
@@ -721,6 +791,32 @@ mod tests {
         );
         assert!(Addrs::try_from(text("dns.google")).is_err());
         assert!(ListenAddrs::try_from(text("")).is_err());
+    }
+
+    #[test]
+    fn metrics_addresses_paths_and_names() {
+        let lo = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(ListenAddr::try_from(text("9153")).unwrap().0, lo(9153));
+        assert_eq!(ListenAddr::try_from(Raw::Int(9200)).unwrap().0, lo(9200));
+        assert_eq!(
+            ListenAddr::try_from(text("[::1]:9153")).unwrap().0,
+            "[::1]:9153".parse::<SocketAddr>().unwrap()
+        );
+        assert!(ListenAddr::try_from(text("0")).is_err());
+        assert!(ListenAddr::try_from(text("localhost:9153")).is_err());
+        assert!(ListenAddr::try_from(Raw::Int(70_000)).is_err());
+        assert!(HttpPath::try_from(text("/metrics")).is_ok());
+        assert!(HttpPath::try_from(text("metrics")).is_err());
+        assert!(HttpPath::try_from(text("/a b")).is_err());
+        assert!(MetricName::try_from(text("my_dns")).is_ok());
+        assert!(MetricName::try_from(text("9dns")).is_err());
+        assert!(MetricName::try_from(text("dns-x")).is_err());
+        let unset: Maybe<ListenAddr> = serde_json::from_str("\"\"").unwrap();
+        assert_eq!(
+            unset,
+            Maybe(None),
+            "an empty address turns the listener off"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use anyhow::Result;
 use crate::config::cli::Cli;
 use crate::config::{self, Ignored, IgnoredReason, Loaded, RuntimeConfig, StartupConfig};
 use crate::dnssec::{self, Signer};
+use crate::metrics::Metrics;
 use crate::net::serving::{Serving, ServingCell};
 use crate::store::{config_key, StoreState};
 use crate::sys::logging::LogControl;
@@ -30,6 +31,8 @@ pub(super) struct Reloader {
     own_sockets: Vec<SocketAddr>,
     reloads: u64,
     last_status: String,
+    /// Where reloads are counted by result, when metrics are on.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Reloader {
@@ -41,6 +44,7 @@ impl Reloader {
         store: Arc<StoreState>,
         log: LogControl,
         own_sockets: Vec<SocketAddr>,
+        metrics: Option<Arc<Metrics>>,
     ) -> Self {
         Reloader {
             cli,
@@ -51,6 +55,7 @@ impl Reloader {
             own_sockets,
             reloads: 0,
             last_status: String::new(),
+            metrics,
         }
     }
 
@@ -80,6 +85,9 @@ impl Reloader {
         let next = self
             .load()
             .and_then(|next| Ok((self.next_signer(&next.runtime)?, next)));
+        if let Some(metrics) = &self.metrics {
+            metrics.reloads.note(next.is_ok());
+        }
         self.last_status = match next {
             Ok((signer, next)) => self.apply(next, signer, &format!("reload #{n} applied")),
             Err(e) => {

@@ -77,7 +77,7 @@ mod tests {
         let serving = Arc::new(ArcSwap::from_pointee(Serving::unsigned(
             RuntimeConfig::default(),
         )));
-        let handler = Handler::new(store.clone(), serving);
+        let handler = Handler::new(store.clone(), serving, None);
         let before = self_query(&handler).await;
         assert!(
             before.as_ref().is_err_and(|e| e.starts_with("answered")),

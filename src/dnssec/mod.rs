@@ -17,6 +17,7 @@ pub mod key;
 pub mod nsec3;
 pub mod sign;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
@@ -35,6 +36,24 @@ pub struct Signer {
     /// The zone as text (`skydns.local.`), compared with the configured domain per reply.
     zone_text: String,
     cache: SigCache,
+    /// Signature cache look-ups that found a usable signature, and those that did not.
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Signatures computed.
+    signed: AtomicU64,
+}
+
+/// The signature cache and the signing of one signer, since it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheCounts {
+    /// Signatures held.
+    pub entries: usize,
+    /// Look-ups that found a usable signature.
+    pub hits: u64,
+    /// Look-ups that found none (caching on).
+    pub misses: u64,
+    /// Signatures computed.
+    pub signed: u64,
 }
 
 impl std::fmt::Debug for Signer {
@@ -62,6 +81,19 @@ impl Signer {
             zone_text: key.zone.to_ascii(),
             key,
             cache: SigCache::new(scache),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            signed: AtomicU64::new(0),
+        }
+    }
+
+    /// The signature cache's size and look-ups, and the signatures made.
+    pub fn cache_counts(&self) -> CacheCounts {
+        CacheCounts {
+            entries: self.cache.len(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            signed: self.signed.load(Ordering::Relaxed),
         }
     }
 
@@ -170,11 +202,16 @@ impl Signer {
         let ttl = rrset[0].ttl;
         let cached = key.as_ref().and_then(|k| self.cache.get(k, now));
         if let Some(mut rrsig) = cached.filter(|sig| original_ttl(sig) >= Some(ttl)) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             // The cache key holds the owner lowercased: answer with the owner as asked.
             rrsig.name = rrset[0].name.clone();
             rrsig.ttl = ttl;
             return Ok(rrsig);
         }
+        if key.is_some() {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        self.signed.fetch_add(1, Ordering::Relaxed);
         let rrsig = sign_rrset(&self.key, rrset, window)?;
         if let Some(key) = key {
             self.cache.put(key, rrsig.clone(), window);
@@ -221,6 +258,11 @@ mod tests {
         let (ttl, original, grown) = sign(70);
         assert_eq!((ttl, original), (70, 70));
         assert_ne!(grown, first, "a new signature for the larger TTL");
+        let counts = signer.cache_counts();
+        assert_eq!(
+            (counts.entries, counts.hits, counts.misses, counts.signed),
+            (1, 1, 2, 2)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! changes them takes effect at once.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use hickory_proto::op::{Edns, Message};
@@ -27,6 +28,8 @@ use crate::core::decide::servfail;
 use crate::core::ede::ExtendedError;
 use crate::core::edns::reply_opt;
 use crate::core::{ExternalQuery, Externals, Request, Transport};
+use crate::metrics::query::Cache;
+use crate::metrics::Metrics;
 
 /// Where a client's query goes.
 pub enum Target {
@@ -40,6 +43,17 @@ pub enum Target {
 /// error to give, if any).
 type Landed = Result<Message, Option<ExtendedError>>;
 
+/// Where a relayed reply came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The forward cache.
+    Cache,
+    /// An exchange with the nameservers (or its failure), ours or one shared in flight.
+    Nameservers,
+    /// An exchange with a stub zone's servers (or its failure).
+    Stub,
+}
+
 /// Upstream traffic and the exchanges in flight, shared by every query; the forward cache
 /// comes with the configuration of each query ([`Serving`]).
 pub struct Forwarder {
@@ -48,16 +62,8 @@ pub struct Forwarder {
     /// Look-ups of external targets in flight: bounded apart from forwarded queries, so that
     /// the targets of one name cannot take the whole upstream budget.
     lookup_permits: Semaphore,
-}
-
-impl Default for Forwarder {
-    fn default() -> Self {
-        Forwarder {
-            upstreams: Upstreams::default(),
-            inflight: InFlight::default(),
-            lookup_permits: Semaphore::new(MAX_LOOKUPS_IN_FLIGHT),
-        }
-    }
+    /// Where forward cache look-ups and upstream exchanges are counted.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// The most external-target look-ups one query makes (a target is asked for A and AAAA:
@@ -69,15 +75,25 @@ pub const MAX_LOOKUPS_PER_QUERY: usize = 16;
 pub const MAX_LOOKUPS_IN_FLIGHT: usize = super::upstream::MAX_OUTSTANDING / 4;
 
 impl Forwarder {
-    /// The reply to a query the core decided to forward.
-    pub async fn relay(&self, req: &Request, serving: &Serving, target: Target) -> Message {
+    /// A forwarder counting in `metrics`.
+    pub fn new(metrics: Option<Arc<Metrics>>) -> Self {
+        Forwarder {
+            upstreams: Upstreams::new(super::upstream::MAX_OUTSTANDING, metrics.clone()),
+            inflight: InFlight::default(),
+            lookup_permits: Semaphore::new(MAX_LOOKUPS_IN_FLIGHT),
+            metrics,
+        }
+    }
+
+    /// The reply to a query the core decided to forward, and where it came from.
+    pub async fn relay(&self, req: &Request, serving: &Serving, target: Target) -> (Message, Via) {
         let cfg = &serving.cfg;
         let mut query = req.message.clone();
-        let (servers, rotate) = match &target {
-            Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate),
+        let (servers, rotate, via) = match &target {
+            Target::Nameservers => (cfg.nameservers.as_slice(), cfg.ns_rotate, Via::Nameservers),
             Target::Stub(servers) => {
                 add_loop_guard(&mut query, cfg.edns_payload);
-                (servers.as_slice(), true)
+                (servers.as_slice(), true, Via::Stub)
             }
         };
         let key = ForwardKey::of(req, servers);
@@ -87,18 +103,31 @@ impl Forwarder {
             rotate,
             transport: req.transport,
         };
-        match self.shared(&key, &exchange, serving).await {
+        let (landed, via) = self.shared(&key, &exchange, serving, via).await;
+        let reply = match landed {
             Ok(reply) => for_client(reply, req, cfg),
             Err(why) => servfail(req, cfg, why),
-        }
+        };
+        (reply, via)
     }
 
-    /// The upstream answer to an exchange: from the forward cache, or from one exchange shared
-    /// with the identical queries in flight (and then cached when it may be).
-    async fn shared(&self, key: &ForwardKey, exchange: &Exchange<'_>, serving: &Serving) -> Landed {
+    /// The upstream answer to an exchange with the servers `upstream` says, and where it came
+    /// from: the forward cache, or one exchange shared with the identical queries in flight
+    /// (and then cached when it may be).
+    async fn shared(
+        &self,
+        key: &ForwardKey,
+        exchange: &Exchange<'_>,
+        serving: &Serving,
+        upstream: Via,
+    ) -> (Landed, Via) {
         let cache = serving.forward_cache.as_deref();
-        if let Some(hit) = cache.and_then(|c| c.get(key, Instant::now())) {
-            return Ok(hit);
+        let hit = cache.and_then(|c| c.get(key, Instant::now()));
+        if let (Some(metrics), Some(_)) = (&self.metrics, cache) {
+            metrics.queries.cache_lookup(Cache::Forward, hit.is_some());
+        }
+        if let Some(hit) = hit {
+            return (Ok(hit), Via::Cache);
         }
         // Waiters whose asker went away (its task cancelled) join again.
         loop {
@@ -109,11 +138,11 @@ impl Forwarder {
                         cache.insert(key.clone(), reply, Instant::now());
                     }
                     flight.land(&landed);
-                    return landed;
+                    return (landed, upstream);
                 }
                 Turn::Wait(waiting) => {
                     if let Some(landed) = inflight::wait(waiting).await {
-                        return landed;
+                        return (landed, upstream);
                     }
                 }
             }
@@ -159,8 +188,9 @@ impl Forwarder {
                             rotate: cfg.ns_rotate,
                             transport: Transport::Udp,
                         };
-                        self.shared(&key, &exchange, serving)
+                        self.shared(&key, &exchange, serving, Via::Nameservers)
                             .await
+                            .0
                             .ok()
                             .and_then(|reply| lookup::records(need, &reply))
                     }

@@ -8,6 +8,9 @@
 //! Both check a query's DNS cookie and give its reply ours (`core::cookie`), and both pass
 //! every UDP reply through response rate limiting (`net::rrl`) before it is sent, unless the
 //! query carried a valid server cookie: the reply is sent, dropped, or cut to a truncated one.
+//!
+//! With metrics on, each query is counted once its reply is final (`metrics::query`): what
+//! is learnt on the way (type, DO, rcode, the path that answered) is noted in a [`Tally`].
 
 use std::cell::Cell;
 #[cfg(test)]
@@ -31,7 +34,9 @@ use crate::core::ede::ExtendedError;
 use crate::core::edns;
 use crate::core::wire::{decode, header_only, Decoded};
 use crate::core::{Externals, Outcome, Reply, Request, Transport};
-use crate::net::forward::{Forwarder, Target};
+use crate::metrics::query::{Cache, Dropped, Origin, Tally};
+use crate::metrics::Metrics;
+use crate::net::forward::{Forwarder, Target, Via};
 use crate::net::rrl::{self, slip, Limiter, Verdict};
 use crate::net::serving::{Serving, ServingCell};
 use crate::store::StoreState;
@@ -65,6 +70,8 @@ pub struct Handler {
     cookies: cookie::Secret,
     /// Response rate limiting of UDP replies.
     rrl: Limiter,
+    /// Where queries are counted, when metrics are on.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// One received message and what is known about it before it is answered.
@@ -75,6 +82,8 @@ struct Arrival<'a> {
     started: Instant,
     /// The query carried a server cookie of ours, valid for this client (set once checked).
     vouched: bool,
+    /// What the metrics count of it.
+    tally: Tally,
 }
 
 impl<'a> Arrival<'a> {
@@ -86,6 +95,7 @@ impl<'a> Arrival<'a> {
             peer,
             started: Instant::now(),
             vouched: false,
+            tally: Tally::default(),
         }
     }
 }
@@ -96,8 +106,13 @@ thread_local! {
 }
 
 impl Handler {
-    /// A handler answering from `store` with the configuration in `serving`.
-    pub fn new(store: Arc<StoreState>, serving: Arc<ServingCell>) -> Self {
+    /// A handler answering from `store` with the configuration in `serving`, counting in
+    /// `metrics` when given.
+    pub fn new(
+        store: Arc<StoreState>,
+        serving: Arc<ServingCell>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
         let serving_now = serving.load_full();
         let bytes = serving_now.cfg.settings.answer_cache.0;
         let table = Table::new(store.snapshot(), serving_now, bytes);
@@ -105,10 +120,32 @@ impl Handler {
             store,
             serving,
             table: ArcSwap::from_pointee(table),
-            forwarder: Forwarder::default(),
+            forwarder: Forwarder::new(metrics.clone()),
             waiting: AtomicUsize::new(0),
             cookies: cookie::Secret::new(rand::random()),
             rrl: Limiter::new(Instant::now(), rand::random()),
+            metrics,
+        }
+    }
+
+    /// Counts a UDP datagram dropped before it could be read as a query.
+    pub fn dropped(&self, why: Dropped) {
+        if let Some(metrics) = &self.metrics {
+            metrics.queries.dropped(why);
+        }
+    }
+
+    /// Counts one query whose reply (`None`: nothing) is final.
+    fn count(&self, arrival: &Arrival<'_>, reply: Option<&[u8]>) {
+        if let Some(metrics) = &self.metrics {
+            metrics.queries.record(
+                arrival.transport,
+                arrival.peer.ip(),
+                arrival.bytes,
+                reply,
+                &arrival.tally,
+                arrival.started.elapsed(),
+            );
         }
     }
 
@@ -166,7 +203,11 @@ impl Handler {
         let mut arrival = Arrival::new(bytes, transport, peer);
         let table = self.table();
         let now = self.reply_now(&table, &mut arrival, out);
-        self.rate_limit(now, &arrival, &table.serving.cfg, out)
+        let now = self.rate_limit(now, &arrival, &table.serving.cfg, out);
+        if now != Now::Later {
+            self.count(&arrival, (now == Now::Reply).then_some(out.as_slice()));
+        }
+        now
     }
 
     /// [`Handler::answer_now`] before rate limiting.
@@ -187,17 +228,25 @@ impl Handler {
         let asked = question::parse(bytes).filter(|a| a.qclass == 1);
         let may_recurse = forwarding_allowed_for(peer.ip(), cfg);
         if let Some(asked) = &asked {
+            arrival.tally.qtype = Some(asked.qtype);
+            arrival.tally.dnssec_ok = asked.edns.is_some_and(|e| e.dnssec_ok);
             let key = key_of(asked, may_recurse);
+            let mut rendered = None;
             if let Some(compiled) = table.get(&key) {
                 let mut asker = asker_from(asked, transport, cfg);
                 asker.cookie = self.cookie(asked.edns.and_then(|e| e.cookie), arrival);
                 if compiled.fresh(started) && compiled.serves(compiled.body_limit(&asker)) {
                     let turn = next_turn();
                     if compiled.render(&asker, cfg.edns_payload, turn, out) {
-                        log_query(cfg, peer, transport, bytes, out, started);
-                        return Now::Reply;
+                        rendered = Some(compiled.bits().rcode);
                     }
                 }
+            }
+            self.cache_lookup(Cache::Answer, rendered.is_some());
+            if let Some(rcode) = rendered {
+                arrival.tally.rcode = rcode;
+                log_query(cfg, peer, transport, bytes, out, started);
+                return Now::Reply;
             }
         }
         let message = match decode(bytes) {
@@ -206,18 +255,24 @@ impl Handler {
                 return self.cookie_probe(*message, arrival, cfg, out);
             }
             Decoded::Error(reply) => {
+                arrival.tally.rcode = reply.get(3).map_or(0, |b| u16::from(b & 0x0f));
                 *out = reply;
                 return Now::Reply;
             }
-            Decoded::Drop => return Now::Drop,
+            Decoded::Drop => {
+                arrival.tally.dropped = Some(Dropped::Malformed);
+                return Now::Drop;
+            }
         };
         let req = Request::new(*message, transport, peer.ip());
+        arrival.tally.qtype = Some(u16::from(req.qtype()));
+        arrival.tally.dnssec_ok = req.dnssec_ok();
         let mut question = Vec::new();
         let mut asker = asker_of(&req, cfg.edns_payload, &mut question);
         asker.cookie = self.cookie(received(&req), arrival);
         if !self.store.is_loaded() {
             let reply = servfail(&req, cfg, Some(ExtendedError::NotReady));
-            return self.send_message(&reply, &asker, cfg, out);
+            return self.send_message(&reply, &asker, cfg, &mut arrival.tally, out);
         }
         let lowered = req.lowercased();
         let externals = if cfg.no_rec || cfg.nameservers.is_empty() {
@@ -237,30 +292,40 @@ impl Handler {
         };
         let reply = match outcome {
             Outcome::Reply(reply) => reply,
-            Outcome::Drop => return drop_looped(&req),
+            Outcome::Drop => return drop_looped(&req, &mut arrival.tally),
             Outcome::Forward | Outcome::Stub { .. } | Outcome::NeedExternal(_) => {
-                return self.later_or_busy(&req, &asker, cfg, out);
+                return self.later_or_busy(&req, &asker, cfg, &mut arrival.tally, out);
             }
         };
         let cacheable = keeps(&reply);
+        arrival.tally.origin = origin_of(&reply);
         let signer = serving.signer.as_deref();
+        let tally = &mut arrival.tally;
         match compile_reply(&lowered, reply, cfg, signer, &asker, started, unix_now()) {
             Ok(compiled) => {
                 let compiled = Arc::new(compiled);
                 if let (Some(asked), true) = (&asked, cacheable) {
                     table.insert(key_of(asked, may_recurse).to_key(), compiled.clone());
                 }
+                tally.rcode = compiled.bits().rcode;
                 if !compiled.render(&asker, cfg.edns_payload, next_turn(), out) {
-                    return self.send_message(&servfail(&req, cfg, None), &asker, cfg, out);
+                    return self.send_message(&servfail(&req, cfg, None), &asker, cfg, tally, out);
                 }
             }
             Err(e) => {
                 crate::sys::rate_limited::error(&e.to_string());
-                return self.send_message(&servfail(&req, cfg, None), &asker, cfg, out);
+                return self.send_message(&servfail(&req, cfg, None), &asker, cfg, tally, out);
             }
         }
         log_query(cfg, peer, transport, bytes, out, started);
         Now::Reply
+    }
+
+    /// Counts one look-up of `cache`.
+    fn cache_lookup(&self, cache: Cache, hit: bool) {
+        if let Some(metrics) = &self.metrics {
+            metrics.queries.cache_lookup(cache, hit);
+        }
     }
 
     /// The COOKIE option data of the reply to a query that sent `received`; records in
@@ -295,7 +360,7 @@ impl Handler {
         if sent.is_some_and(|c| !c.server().is_empty()) && !arrival.vouched {
             reply.metadata.response_code = hickory_proto::op::ResponseCode::BADCOOKIE;
         }
-        self.send_message(&reply, &asker, cfg, out)
+        self.send_message(&reply, &asker, cfg, &mut arrival.tally, out)
     }
 
     /// Response rate limiting of a UDP reply in `out` (left alone for TCP and for queries
@@ -335,6 +400,7 @@ impl Handler {
         req: &Request,
         asker: &Asker<'_>,
         cfg: &RuntimeConfig,
+        tally: &mut Tally,
         out: &mut Vec<u8>,
     ) -> Now {
         if self.waiting.load(Ordering::Relaxed) < MAX_WAITING {
@@ -344,27 +410,27 @@ impl Handler {
             &servfail(req, cfg, Some(ExtendedError::Busy)),
             asker,
             cfg,
+            tally,
             out,
         )
     }
 
-    /// Encodes `message` for `asker` into `out`; a message that cannot be encoded becomes a
-    /// bare SERVFAIL header.
+    /// Encodes `message` for `asker` into `out` and notes its rcode; a message that cannot be
+    /// encoded becomes a bare SERVFAIL header.
     fn send_message(
         &self,
         message: &Message,
         asker: &Asker<'_>,
         cfg: &RuntimeConfig,
+        tally: &mut Tally,
         out: &mut Vec<u8>,
     ) -> Now {
+        let md = &message.metadata;
+        tally.rcode = u16::from(md.response_code);
         if encode_message(message, asker, cfg.edns_payload, out).is_err() {
-            let md = &message.metadata;
-            *out = header_only(
-                md.id,
-                u8::from(md.op_code),
-                md.recursion_desired,
-                hickory_proto::op::ResponseCode::ServFail,
-            );
+            let servfail = hickory_proto::op::ResponseCode::ServFail;
+            tally.rcode = u16::from(servfail);
+            *out = header_only(md.id, u8::from(md.op_code), md.recursion_desired, servfail);
         }
         Now::Reply
     }
@@ -381,11 +447,15 @@ impl Handler {
         let _waiting = Waiting::enter(&self.waiting);
         let mut arrival = Arrival::new(bytes, transport, peer);
         let serving = self.serving.load_full();
-        let mut out = self.reply_later(&serving, &mut arrival).await?;
-        match self.rate_limit(Now::Reply, &arrival, &serving.cfg, &mut out) {
-            Now::Reply => Some(out),
-            Now::Drop | Now::Later => None,
-        }
+        let reply = match self.reply_later(&serving, &mut arrival).await {
+            Some(mut out) => match self.rate_limit(Now::Reply, &arrival, &serving.cfg, &mut out) {
+                Now::Reply => Some(out),
+                Now::Drop | Now::Later => None,
+            },
+            None => None,
+        };
+        self.count(&arrival, reply.as_deref());
+        reply
     }
 
     /// [`Handler::answer_later`] before rate limiting.
@@ -400,6 +470,8 @@ impl Handler {
             return None;
         };
         let req = Request::new(*message, transport, peer.ip());
+        arrival.tally.qtype = Some(u16::from(req.qtype()));
+        arrival.tally.dnssec_ok = req.dnssec_ok();
         let cfg = &serving.cfg;
         let snapshot = self.store.snapshot();
         let lowered = req.lowercased();
@@ -414,47 +486,65 @@ impl Handler {
             }
             other => other,
         };
-        let mut out = Vec::new();
         let reply = match outcome {
             Outcome::Reply(reply) => reply,
             Outcome::Drop => {
-                drop_looped(&req);
+                drop_looped(&req, &mut arrival.tally);
                 return None;
             }
             Outcome::Forward => {
-                let reply = self
-                    .forwarder
-                    .relay(&req, serving, Target::Nameservers)
-                    .await;
-                self.send_message(&reply, &asker, cfg, &mut out);
-                log_query(cfg, peer, transport, bytes, &out, started);
-                return Some(out);
+                let target = Target::Nameservers;
+                return Some(self.relay(&req, serving, target, &asker, arrival).await);
             }
             Outcome::Stub { servers } => {
-                let reply = self
-                    .forwarder
-                    .relay(&req, serving, Target::Stub(servers))
-                    .await;
-                self.send_message(&reply, &asker, cfg, &mut out);
-                log_query(cfg, peer, transport, bytes, &out, started);
-                return Some(out);
+                let target = Target::Stub(servers);
+                return Some(self.relay(&req, serving, target, &asker, arrival).await);
             }
             // The second pass has every look-up result: it cannot ask again.
             Outcome::NeedExternal(_) => {
                 Reply::new(servfail(&req, cfg, None), crate::core::Source::Policy, None)
             }
         };
+        let mut out = Vec::new();
+        let tally = &mut arrival.tally;
+        tally.origin = origin_of(&reply);
         let signer = serving.signer.as_deref();
         let rendered = compile_reply(&lowered, reply, cfg, signer, &asker, started, unix_now())
-            .map(|compiled| compiled.render(&asker, cfg.edns_payload, next_turn(), &mut out));
+            .map(|compiled| {
+                tally.rcode = compiled.bits().rcode;
+                compiled.render(&asker, cfg.edns_payload, next_turn(), &mut out)
+            });
         if !matches!(rendered, Ok(true)) {
             if let Err(e) = rendered {
                 crate::sys::rate_limited::error(&e.to_string());
             }
-            self.send_message(&servfail(&req, cfg, None), &asker, cfg, &mut out);
+            self.send_message(&servfail(&req, cfg, None), &asker, cfg, tally, &mut out);
         }
         log_query(cfg, peer, transport, bytes, &out, started);
         Some(out)
+    }
+
+    /// The reply to a query relayed to `target`, for `asker`: the upstream's, or SERVFAIL.
+    async fn relay(
+        &self,
+        req: &Request,
+        serving: &Serving,
+        target: Target,
+        asker: &Asker<'_>,
+        arrival: &mut Arrival<'_>,
+    ) -> Vec<u8> {
+        let (reply, via) = self.forwarder.relay(req, serving, target).await;
+        arrival.tally.origin = match via {
+            Via::Cache => Origin::Cache,
+            Via::Nameservers => Origin::Forward,
+            Via::Stub => Origin::Stub,
+        };
+        let mut out = Vec::new();
+        let cfg = &serving.cfg;
+        self.send_message(&reply, asker, cfg, &mut arrival.tally, &mut out);
+        let (bytes, started) = (arrival.bytes, arrival.started);
+        log_query(cfg, arrival.peer, arrival.transport, bytes, &out, started);
+        out
     }
 }
 
@@ -496,8 +586,19 @@ fn keeps(reply: &Reply) -> bool {
     ) && !reply.upstream_data
 }
 
+/// The path that made a reply of the core: refused by policy, or ours.
+fn origin_of(reply: &Reply) -> Origin {
+    let refused = reply.message.metadata.response_code == hickory_proto::op::ResponseCode::Refused;
+    if reply.source == crate::core::Source::Policy && refused {
+        Origin::Refused
+    } else {
+        Origin::Auth
+    }
+}
+
 /// A query that already passed a stub forwarder: dropped (stub-zone loop).
-fn drop_looped(req: &Request) -> Now {
+fn drop_looped(req: &Request, tally: &mut Tally) -> Now {
+    tally.dropped = Some(Dropped::Loop);
     tracing::debug!(name = %req.qname(), client = %req.client, "dropping a query that already passed a stub forwarder (stub-zone loop)");
     Now::Drop
 }

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use super::handler::Now;
 use super::Handler;
 use crate::core::Transport;
+use crate::metrics::query::Dropped;
 
 /// Datagrams received and answered per system call.
 const BATCH: usize = 32;
@@ -111,7 +112,10 @@ impl Worker {
             };
             let mut replies = 0;
             for (i, arrival) in arrived[..count].iter().enumerate() {
-                let Some((len, from)) = arrival else { continue };
+                let Some((len, from)) = arrival else {
+                    self.handler.dropped(Dropped::Oversize);
+                    continue;
+                };
                 let Some(peer) = socket_addr(from) else {
                     continue;
                 };

@@ -20,6 +20,7 @@
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
@@ -30,6 +31,8 @@ use tokio::sync::Semaphore;
 use tokio::time::{timeout, timeout_at, Instant};
 
 use crate::core::Transport;
+use crate::metrics::upstream::Failure;
+use crate::metrics::Metrics;
 
 /// Upstream exchanges (forwarded queries and look-ups) in flight at once.
 pub const MAX_OUTSTANDING: usize = 1000;
@@ -103,22 +106,19 @@ pub struct Upstreams {
     /// When the last failure warning was logged, in ms since `created` (0: never).
     warned_at_ms: AtomicU64,
     created: Instant,
-}
-
-impl Default for Upstreams {
-    fn default() -> Self {
-        Upstreams::with_limit(MAX_OUTSTANDING)
-    }
+    /// Where each exchange is counted, per server.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Upstreams {
-    /// At most `limit` exchanges in flight.
-    pub fn with_limit(limit: usize) -> Self {
+    /// At most `limit` exchanges in flight, each counted in `metrics`.
+    pub fn new(limit: usize, metrics: Option<Arc<Metrics>>) -> Self {
         Upstreams {
             outstanding: Semaphore::new(limit),
             next: AtomicUsize::new(0),
             warned_at_ms: AtomicU64::new(0),
             created: Instant::now(),
+            metrics,
         }
     }
 
@@ -156,11 +156,16 @@ impl Upstreams {
                 break;
             }
             let server = servers[(start + attempt) % servers.len()];
+            let began = Instant::now();
             match exchange_one(&mut query, server, transport, per_exchange.min(left)).await {
-                Ok(reply) => return Ok(reply),
+                Ok(reply) => {
+                    self.count(server, Ok(&reply), began.elapsed());
+                    return Ok(reply);
+                }
                 Err(OneError::Encode(e)) => return Err(UpstreamError::Encode(e)),
                 Err(OneError::Failed(e)) => {
                     tracing::debug!(error = %e, "upstream exchange failed");
+                    self.count(server, Err(&e), began.elapsed());
                     last = Some(e);
                 }
             }
@@ -171,6 +176,30 @@ impl Upstreams {
         }));
         self.warn_rarely(&error);
         Err(error)
+    }
+
+    /// Counts one exchange with `server`: its reply, or why it failed, after `elapsed`.
+    fn count(
+        &self,
+        server: SocketAddr,
+        outcome: Result<&Message, &ExchangeError>,
+        elapsed: Duration,
+    ) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        let upstreams = &metrics.upstreams;
+        match outcome {
+            Ok(reply) => {
+                upstreams.answered(server, u16::from(reply.metadata.response_code), elapsed);
+            }
+            Err(e) => {
+                if let ExchangeError::Rcode { rcode, .. } = e {
+                    upstreams.answered(server, u16::from(*rcode), elapsed);
+                }
+                upstreams.failed(server, e.failure());
+            }
+        }
     }
 
     /// Logs `error` as a warning unless one was logged within [`WARN_INTERVAL`].
@@ -188,6 +217,18 @@ impl Upstreams {
                 .is_ok()
         {
             tracing::warn!("upstream servers failed (one warning per {WARN_INTERVAL:?}): {error}");
+        }
+    }
+}
+
+impl ExchangeError {
+    /// The kind of failure, as counted.
+    pub fn failure(&self) -> Failure {
+        match self {
+            ExchangeError::Timeout { .. } => Failure::Timeout,
+            ExchangeError::Io { .. } => Failure::Network,
+            ExchangeError::BadReply { .. } => Failure::BadReply,
+            ExchangeError::Rcode { .. } => Failure::Rcode,
         }
     }
 }
@@ -378,7 +419,7 @@ mod tests {
         // A loopback socket that never answers keeps the first exchange outstanding.
         let hole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let servers = [hole.local_addr().unwrap()];
-        let upstreams = Upstreams::with_limit(1);
+        let upstreams = Upstreams::new(1, None);
         let q = query("www.example.org.", RecordType::A);
         let slow = upstreams.exchange(
             &q,

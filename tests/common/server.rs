@@ -80,6 +80,8 @@ pub(crate) struct Skydns {
     pub child: Child,
     pub port: u16,
     pub log: PathBuf,
+    /// Where it serves /metrics, /health and /ready (`None`: turned off).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// What [`Skydns::launch`] waits for before handing the server to a test.
@@ -124,9 +126,29 @@ impl Skydns {
     ) -> Skydns {
         let log = log_dir.join(format!("skydns-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
+        // Every server gets a listener of its own, unless the test names one (or none) with
+        // the flag or with PROMETHEUS_PORT (a port alone means 127.0.0.1).
+        let given = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--metrics-addr="))
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| *k == "PROMETHEUS_PORT")
+                    .map(|(_, v)| *v)
+            });
+        let metrics = match given {
+            Some(addr) => addr.parse().ok().or_else(|| {
+                let port = addr.parse::<u16>().ok()?;
+                Some(SocketAddr::from(([127, 0, 0, 1], port)))
+            }),
+            None => Some(SocketAddr::from(([127, 0, 0, 1], free_port()))),
+        };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_skydns"));
-        cmd.arg(format!("--addr=127.0.0.1:{port}"))
-            .args(args)
+        cmd.arg(format!("--addr=127.0.0.1:{port}"));
+        if let (None, Some(addr)) = (given, metrics) {
+            cmd.arg(format!("--metrics-addr={addr}"));
+        }
+        cmd.args(args)
             .env_remove("RUST_LOG")
             .env("SKYDNS_LOG", "stderr")
             .stdin(Stdio::null())
@@ -136,7 +158,12 @@ impl Skydns {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start skydns");
-        let mut s = Skydns { child, port, log };
+        let mut s = Skydns {
+            child,
+            port,
+            log,
+            metrics,
+        };
         s.wait_ready(readiness);
         s
     }
@@ -206,6 +233,32 @@ impl Skydns {
             .iter()
             .any(|l| l.ends_with(&format!(" A {ip}")))
     }
+
+    /// `GET path` on its metrics listener: the status code and the body.
+    pub(crate) fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        http_get(self.metrics?, path)
+    }
+}
+
+/// `GET path` over HTTP/1.1 from `addr`, as an operator's client sends it (every socket
+/// operation bounded by 2 s): the status code and the body.
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::Write;
+    let limit = Duration::from_secs(2);
+    let mut conn = std::net::TcpStream::connect_timeout(&addr, limit).ok()?;
+    conn.set_read_timeout(Some(limit)).ok()?;
+    conn.set_write_timeout(Some(limit)).ok()?;
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: skydns-test\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
 }
 
 impl Drop for Skydns {

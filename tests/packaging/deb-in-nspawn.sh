@@ -3,10 +3,11 @@
 # checks their contents and the units on the host, then boots Debian bookworm with a real
 # systemd as PID 1 (systemd-nspawn, private network: port 53 stays inside) and there installs
 # the .deb, enables skydns.socket, registers a service in etcd, asks dig over UDP and TCP,
-# registers services with skydnsctl (one for as long as a unit runs), reloads, restarts under
-# a stream of queries, and removes and purges the package.
+# probes /ready and /metrics with curl, registers services with skydnsctl (one for as long as
+# a unit runs), reloads, restarts under a stream of queries, and removes and purges the
+# package.
 #
-# The bookworm root (debootstrap --variant=minbase with systemd, etcd and dig) is cached under
+# The bookworm root (debootstrap --variant=minbase with systemd, etcd, dig and curl) is cached under
 # $SKYDNS_TEST_CACHE (default /var/cache/skydns-test), keyed by a hash of its recipe; each run
 # boots it under a throw-away overlay (--volatile=overlay), so the image stays as built.
 # Needs root. Prints one PASS/FAIL line per check and exits non-zero when any check fails.
@@ -16,7 +17,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${SKYDNS_TEST_CACHE:-/var/cache/skydns-test}"
 work="$(mktemp -d /var/tmp/skydns-packaging.XXXXXX)"
 suite=bookworm
-image_packages="systemd,systemd-sysv,dbus,procps,etcd-server,etcd-client,bind9-dnsutils,iproute2"
+image_packages="systemd,systemd-sysv,dbus,procps,etcd-server,etcd-client,bind9-dnsutils,iproute2,curl"
 nspawn_pid=""
 # shellcheck source=tests/packaging/lib.sh
 source "$repo/tests/packaging/lib.sh"
@@ -142,7 +143,7 @@ ETCD_LISTEN_CLIENT_URLS="http://127.0.0.1:2379"
 ETCD_ADVERTISE_CLIENT_URLS="http://127.0.0.1:2379"
 EOT
 }
-check "bookworm image with systemd, etcd and dig ($image)" \
+check "bookworm image with systemd, etcd, dig and curl ($image)" \
   build_image "$image" "$suite" "$image_packages" customize_image
 [ -d "$image" ] || finish packaging
 
@@ -241,6 +242,25 @@ answers_on_ipv6() { answers ::1 +notcp && answers ::1 +tcp; }
 check "dig @::1 over UDP and TCP answers" answers_on_ipv6
 check "SRV answer carries the registered port" sh_ct \
   'dig +tries=1 +timeout=3 @127.0.0.1 +short web.test.skydns.local SRV | grep -q " 8080 "'
+
+# The metrics listener, as an operator (or a load balancer) probes it: on loopback only.
+ready_ok() { [ "$(in_ct curl -fsS --max-time 3 http://127.0.0.1:9153/ready)" = OK ]; }
+check "curl -fsS 127.0.0.1:9153/ready answers OK" wait_for 15 ready_ok
+metrics_shown() {
+  local text
+  text="$(in_ct curl -fsS --max-time 3 http://127.0.0.1:9153/metrics)" || return 1
+  grep -E '^skydns_dns_requests_total\{proto="udp",family="1",type="A"\} [1-9]' <<<"$text" &&
+    grep -E '^skydns_backend_sync_state\{state="synced"\} 1$' <<<"$text"
+}
+check "curl 127.0.0.1:9153/metrics: the A queries above are counted, the store is synced" \
+  metrics_shown
+loopback_only() {
+  local listening
+  listening="$(in_ct ss -Hltn 'sport = :9153' | awk '{print $4}')"
+  echo "listening: $listening"
+  [ "$listening" = 127.0.0.1:9153 ]
+}
+check "the metrics listener listens on 127.0.0.1:9153 only" loopback_only
 
 # skydnsctl, as an operator uses it: against the container's etcd, with its defaults.
 a_is() { # a_is NAME IP: dig answers NAME's A record with IP

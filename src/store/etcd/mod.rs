@@ -128,6 +128,7 @@ impl EtcdStore {
                 }
                 Session::Failed(error) => error,
             };
+            state.note_reconnect();
             if let SyncError::Compacted { .. } = error {
                 tracing::warn!(error = %error, "loading the whole prefix again");
                 mirror.needs_reload();
@@ -138,7 +139,7 @@ impl EtcdStore {
                 let horizon = delay + LEASE_HOLD_MARGIN;
                 if let Some(update) = mirror.hold_leases(&state.snapshot(), Instant::now(), horizon)
                 {
-                    publish(&state, update);
+                    state.publish_held(update.snapshot, update.config_value, &update.rejected);
                 }
             }
             state.mark_stale();

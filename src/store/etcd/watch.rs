@@ -133,6 +133,7 @@ async fn handle(
         let base = state.snapshot();
         let update = mirror.apply(client, &base, &events).await?;
         publish(state, update);
+        state.note_watch_events(events.len());
     }
     if let Some(revision) = progress {
         mirror.progress(revision);
