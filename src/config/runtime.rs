@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hickory_proto::rr::Name;
+
 use super::acl::Acl;
 use super::host::HostFacts;
 use super::settings::RuntimeSettings;
@@ -17,6 +19,9 @@ pub struct RuntimeConfig {
     pub domain: String,
     /// SOA RNAME, dot-terminated (`hostmaster.skydns.local.`).
     pub hostmaster: String,
+    /// `domain`, `ns.dns.<domain>` and `hostmaster` as DNS names, parsed once here rather than
+    /// per answer; `None` only if one does not parse (validation refuses such settings).
+    pub zone_names: Option<ZoneNames>,
     /// The name answered for `local.dns.<domain>`, if any (lowercase, dot-terminated).
     pub local: Option<String>,
     /// Shuffle address records.
@@ -73,11 +78,13 @@ impl RuntimeConfig {
             }
             acl
         };
+        let hostmaster = s
+            .hostmaster
+            .get()
+            .map_or_else(|| format!("hostmaster.{domain}"), |h| h.0.clone());
         RuntimeConfig {
-            hostmaster: s
-                .hostmaster
-                .get()
-                .map_or_else(|| format!("hostmaster.{domain}"), |h| h.0.clone()),
+            zone_names: ZoneNames::parse(&domain, &hostmaster),
+            hostmaster,
             domain,
             local: s.local.get().map(|l| l.0.clone()),
             round_robin: s.round_robin.0,
@@ -124,6 +131,29 @@ impl RuntimeConfig {
     /// `stub.dns.<domain>`.
     pub fn stub_name(&self) -> String {
         format!("stub.dns.{}", self.domain)
+    }
+}
+
+/// The names of our zone's SOA, in wire form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneNames {
+    /// The apex, `domain`.
+    pub apex: Name,
+    /// The SOA MNAME, `ns.dns.<domain>`.
+    pub mname: Name,
+    /// The SOA RNAME, `hostmaster`.
+    pub rname: Name,
+}
+
+impl ZoneNames {
+    /// The names of the zone `domain` with the SOA RNAME `hostmaster` (both dot-terminated).
+    fn parse(domain: &str, hostmaster: &str) -> Option<Self> {
+        let apex = Name::from_ascii(domain).ok()?;
+        Some(ZoneNames {
+            mname: Name::from_ascii(format!("ns.dns.{domain}")).ok()?,
+            rname: Name::from_ascii(hostmaster).ok()?,
+            apex,
+        })
     }
 }
 

@@ -119,7 +119,7 @@ fn chase(
 /// Records owned by names in our zone are dropped: an upstream never speaks for our zone, and
 /// such records would otherwise be served (and signed) as ours.
 pub fn external(ctx: &mut Ctx<'_>, target: &str, want: Want) -> Option<Vec<Record>> {
-    let zone = name(&ctx.cfg.domain)?;
+    let zone = &ctx.cfg.zone_names.as_ref()?.apex;
     let mut out = Vec::new();
     let mut answered = false;
     for &qtype in want.types() {

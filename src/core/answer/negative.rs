@@ -4,17 +4,17 @@
 
 use hickory_proto::rr::RecordType;
 
-use super::{name, ns_soa, Ctx};
+use super::{ns_soa, Ctx};
 use crate::core::outcome::Denial;
 use crate::core::path::{label_count, strip_labels};
 use crate::core::service::Host;
 
 /// The SOA for the authority section of a negative answer.
 pub fn authority(ctx: &Ctx<'_>) -> Vec<hickory_proto::rr::Record> {
-    let Some(apex) = name(&ctx.cfg.domain) else {
+    let Some(names) = &ctx.cfg.zone_names else {
         return Vec::new();
     };
-    ns_soa::soa(ctx, &apex, ctx.cfg.negative_ttl())
+    ns_soa::soa(ctx, &names.apex, ctx.cfg.negative_ttl())
         .into_iter()
         .collect()
 }

@@ -16,11 +16,10 @@ const EXPIRE: i32 = 604_800;
 
 /// The SOA of our zone, owned by `owner`, with the given TTL.
 pub fn soa(ctx: &Ctx<'_>, owner: &Name, ttl: u32) -> Option<Record> {
-    let mname = name(&ctx.cfg.ns_name())?;
-    let rname = name(&ctx.cfg.hostmaster)?;
+    let names = ctx.cfg.zone_names.as_ref()?;
     let soa = SOA::new(
-        mname,
-        rname,
+        names.mname.clone(),
+        names.rname.clone(),
         ctx.snap.serial(),
         REFRESH,
         RETRY,
