@@ -19,7 +19,9 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use common::server::{answer_lines, dig, free_port, udp_query, wait_until, Skydns, TempDir};
+use common::server::{
+    answer_lines, dig, free_port, tcp_exchange, udp_query, wait_until, Skydns, TempDir,
+};
 
 const WEB: &str = "web.skydns.local.";
 const MARKER: &str = "marker.skydns.local.";
@@ -312,6 +314,31 @@ fn notifies_ready_after_load_reloading_stopping_and_watchdog() {
     assert!(
         stopping.iter().any(|m| m.contains("STOPPING=1")),
         "{stopping:?}"
+    );
+    let status = wait_exit(&mut s, Duration::from_secs(10));
+    assert_eq!(status.and_then(|st| st.code()), Some(0), "{}", s.log_text());
+}
+
+#[test]
+fn a_tcp_connection_accepted_before_sigterm_gets_its_first_answer() {
+    let dir = TempDir::new("stop-tcp");
+    let store = dir.path().join("store.json");
+    write_store(&store, r#"{"ttl": 60}"#, "10.9.9.1");
+    let file_arg = format!("--file={}", store.display());
+    let mut s = Skydns::start(&[&file_arg, "--no-rec"], dir.path());
+    wait_for_marker(&s, "10.9.9.1");
+    // Connected (and accepted) while running; the query is sent only once the stop began, as
+    // a client that connects just before a restart does.
+    let mut conn = std::net::TcpStream::connect(s.addr()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&s, Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    let reply = tcp_exchange(&mut conn, MARKER, RecordType::A, Duration::from_secs(5));
+    assert_eq!(
+        reply.as_ref().map(|m| addresses(m).0),
+        Some(vec!["10.9.9.1".to_owned()]),
+        "{}",
+        s.log_text()
     );
     let status = wait_exit(&mut s, Duration::from_secs(10));
     assert_eq!(status.and_then(|st| st.code()), Some(0), "{}", s.log_text());

@@ -39,7 +39,11 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let clients = Clients::new(limits.max_per_client);
     loop {
+        // At shutdown, connections not yet accepted stay queued on the socket: socket-activated,
+        // systemd keeps it open and the next process answers them.
         let (stream, peer) = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -48,7 +52,6 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = shutdown.changed() => return,
         };
         let Some(client) = clients.admit(peer.ip(), Instant::now()) else {
             drop(stream);
@@ -77,8 +80,12 @@ async fn connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    // A connection accepted before shutdown has its first query answered even during the stop
+    // (its client sent it, or is about to): closing it unread would reset it. Only connections
+    // idle after an answer are closed at shutdown.
+    let mut answered = false;
     loop {
-        if *shutdown.borrow() {
+        if answered && *shutdown.borrow() {
             return;
         }
         let mut len = [0u8; 2];
@@ -91,7 +98,7 @@ async fn connection(
                 _ => return,
             },
             () = client.close.notified() => return,
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed(), if answered => return,
         }
         client.set_idle(None);
         let message = timeout(limits.read_timeout, async {
@@ -102,6 +109,7 @@ async fn connection(
         })
         .await;
         let Ok(Ok(query)) = message else { return };
+        answered = true;
         let Some(reply) = handler.handle(&query, Transport::Tcp, peer).await else {
             continue;
         };

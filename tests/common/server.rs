@@ -351,9 +351,19 @@ pub(crate) fn tcp_query(
     qtype: RecordType,
     timeout: Duration,
 ) -> Option<Message> {
+    let mut conn = std::net::TcpStream::connect_timeout(&server, timeout).ok()?;
+    tcp_exchange(&mut conn, name, qtype, timeout)
+}
+
+/// One TCP query on an open connection, every socket operation bounded by `timeout`.
+pub(crate) fn tcp_exchange(
+    conn: &mut std::net::TcpStream,
+    name: &str,
+    qtype: RecordType,
+    timeout: Duration,
+) -> Option<Message> {
     use std::io::Write;
     let wire = query_message(name, qtype)?.to_vec().ok()?;
-    let mut conn = std::net::TcpStream::connect_timeout(&server, timeout).ok()?;
     conn.set_read_timeout(Some(timeout)).ok()?;
     conn.set_write_timeout(Some(timeout)).ok()?;
     let mut framed = u16::try_from(wire.len()).ok()?.to_be_bytes().to_vec();
