@@ -1,6 +1,7 @@
 //! Benchmark of the etcd store (run by `scripts/bench-etcd.sh`; not a test). For each N it
 //! starts a fresh etcd on a loopback port, puts N services, starts skydns on it and reports:
-//! the load time (skydns start until it answers for the last service), skydns' RSS, the cost
+//! the load time (skydns start until it answers for the last service), skydns' RSS (when
+//! loaded, right after the puts, and settled a few seconds later), the cost
 //! of one snapshot update at that size, and the time from an etcd put to the first DNS answer
 //! that shows it (median and p99 over many puts), while dnsperf asks for the services at
 //! `LOAD_QPS` queries per second when that variable is set.
@@ -15,6 +16,9 @@ use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 use skydns::core::snapshot::Change;
 use skydns::core::Snapshot;
+
+/// How long after the puts the settled RSS is read.
+const SETTLE: Duration = Duration::from_secs(3);
 
 fn free_port() -> u16 {
     loop {
@@ -258,16 +262,22 @@ fn bench(skydns: &str, n: usize, puts: usize, rt: &tokio::runtime::Runtime) {
     }
     lags.sort();
     let rss_after = rss_kib(skydns_proc.0.id());
+    // Freed memory goes back to the system within about a second (jemalloc's decay): the
+    // figures above include what the load and the last snapshots just freed, this one not.
+    std::thread::sleep(SETTLE);
+    let rss_settled = rss_kib(skydns_proc.0.id());
     let under = if load_qps > 0 {
         format!(" under {load_qps} queries/s")
     } else {
         String::new()
     };
     println!(
-        "N={n:>6}  load {:>7.0} ms  RSS {:>6.1} MiB (after puts {:>6.1} MiB)  update {:>7.1} µs/batch  put->answer median {:>5.2} ms p99 {:>5.2} ms ({puts} puts{under})",
+        "N={n:>6}  load {:>7.0} ms  RSS {:>6.1} MiB (after puts {:>6.1} MiB, {}s later {:>6.1} MiB)  update {:>7.1} µs/batch  put->answer median {:>5.2} ms p99 {:>5.2} ms ({puts} puts{under})",
         load.as_secs_f64() * 1000.0,
         rss as f64 / 1024.0,
         rss_after as f64 / 1024.0,
+        SETTLE.as_secs(),
+        rss_settled as f64 / 1024.0,
         update_cost(n).as_secs_f64() * 1e6,
         percentile(&lags, 0.5).as_secs_f64() * 1000.0,
         percentile(&lags, 0.99).as_secs_f64() * 1000.0,
