@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{answer_lines, status, wait_until, Skydns, TempDir};
+use common::server::{answer_lines, read_framed, status, wait_until, Skydns, TempDir};
 
 const SERVICES: &str = r#"{
   "/skydns/config": {"domain": "skydns.local.", "ttl": 3600},
@@ -395,12 +395,8 @@ fn framed_query(id: u16) -> Vec<u8> {
 
 /// Reads one length-prefixed reply and returns its ID.
 fn read_reply_id(conn: &mut std::net::TcpStream) -> Option<u16> {
-    use std::io::Read;
-    let mut len = [0u8; 2];
-    conn.read_exact(&mut len).ok()?;
-    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    conn.read_exact(&mut reply).ok()?;
-    Some(u16::from_be_bytes([reply[0], reply[1]]))
+    let reply = read_framed(conn)?;
+    Some(u16::from_be_bytes([*reply.first()?, *reply.get(1)?]))
 }
 
 #[test]

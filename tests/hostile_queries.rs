@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::dnssec::keygen;
-use common::server::{Skydns, TempDir};
+use common::server::{tcp_roundtrip, Skydns, TempDir};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RecordType};
 
@@ -73,21 +73,10 @@ fn query(name: &str, qtype: RecordType, dnssec: bool, id: u16) -> Vec<u8> {
 
 /// Sends `bytes` over UDP (or TCP) and waits for the reply with its ID; the wall time.
 fn ask(server: SocketAddr, bytes: &[u8], tcp: bool) -> (Option<Message>, Duration) {
-    use std::io::{Read, Write};
     let started = Instant::now();
     let reply = if tcp {
-        (|| {
-            let mut conn = std::net::TcpStream::connect(server).ok()?;
-            conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-            let mut framed = u16::try_from(bytes.len()).ok()?.to_be_bytes().to_vec();
-            framed.extend_from_slice(bytes);
-            conn.write_all(&framed).ok()?;
-            let mut len = [0u8; 2];
-            conn.read_exact(&mut len).ok()?;
-            let mut body = vec![0; usize::from(u16::from_be_bytes(len))];
-            conn.read_exact(&mut body).ok()?;
-            Message::from_vec(&body).ok()
-        })()
+        tcp_roundtrip(server, bytes, Duration::from_secs(2))
+            .and_then(|body| Message::from_vec(&body).ok())
     } else {
         (|| {
             let sock = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;

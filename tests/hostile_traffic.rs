@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::dnssec::keygen;
-use common::server::{dig, free_port, status, Skydns, TempDir};
+use common::server::{dig, free_port, status, tcp_roundtrip, Skydns, TempDir};
 use common::upstream::{BlackHole, CountingUpstream, INJECTED};
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
@@ -78,16 +77,7 @@ fn ask_udp_within(
 
 /// Asks `server` over TCP.
 fn ask_tcp(server: SocketAddr, m: &Message) -> Option<Message> {
-    let mut conn = TcpStream::connect(server).ok()?;
-    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let wire = m.to_vec().ok()?;
-    let mut framed = u16::try_from(wire.len()).ok()?.to_be_bytes().to_vec();
-    framed.extend(wire);
-    conn.write_all(&framed).ok()?;
-    let mut len = [0u8; 2];
-    conn.read_exact(&mut len).ok()?;
-    let mut body = vec![0; usize::from(u16::from_be_bytes(len))];
-    conn.read_exact(&mut body).ok()?;
+    let body = tcp_roundtrip(server, &m.to_vec().ok()?, Duration::from_secs(5))?;
     Message::from_vec(&body).ok()
 }
 

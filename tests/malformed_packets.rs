@@ -5,13 +5,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::{Skydns, TempDir};
+use common::server::{read_framed, Skydns, TempDir};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -357,11 +357,7 @@ fn tcp_exchange(server: SocketAddr, packet: &[u8], wait: Duration) -> Option<Vec
         .to_vec();
     framed.extend_from_slice(packet);
     conn.write_all(&framed).unwrap();
-    let mut len = [0u8; 2];
-    conn.read_exact(&mut len).ok()?;
-    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    conn.read_exact(&mut reply).ok()?;
-    Some(reply)
+    read_framed(&mut conn)
 }
 
 #[test]

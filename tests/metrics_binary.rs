@@ -9,13 +9,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::etcd::Etcd;
-use common::server::{free_port, udp_query, wait_until, Skydns, TempDir};
+use common::server::{free_port, tcp_roundtrip, udp_query, wait_until, Skydns, TempDir};
 use common::upstream::CountingUpstream;
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
@@ -68,15 +67,7 @@ fn ask_udp(from: IpAddr, server: SocketAddr, wire: &[u8]) -> (ResponseCode, usiz
 
 /// Sends `wire` over TCP to `server`: the reply's rcode and length (without the prefix).
 fn ask_tcp(server: SocketAddr, wire: &[u8]) -> (ResponseCode, usize) {
-    let mut conn = TcpStream::connect_timeout(&server, Duration::from_secs(3)).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    let mut framed = u16::try_from(wire.len()).unwrap().to_be_bytes().to_vec();
-    framed.extend_from_slice(wire);
-    conn.write_all(&framed).unwrap();
-    let mut len = [0u8; 2];
-    conn.read_exact(&mut len).unwrap();
-    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    conn.read_exact(&mut reply).unwrap();
+    let reply = tcp_roundtrip(server, wire, Duration::from_secs(3)).expect("a TCP reply");
     (
         Message::from_vec(&reply).unwrap().metadata.response_code,
         reply.len(),

@@ -362,18 +362,38 @@ pub(crate) fn tcp_exchange(
     qtype: RecordType,
     timeout: Duration,
 ) -> Option<Message> {
-    use std::io::Write;
     let wire = query_message(name, qtype)?.to_vec().ok()?;
     conn.set_read_timeout(Some(timeout)).ok()?;
     conn.set_write_timeout(Some(timeout)).ok()?;
+    write_framed(conn, &wire)?;
+    Message::from_vec(&read_framed(conn)?).ok()
+}
+
+/// Connects to `server`, sends `wire` and reads one reply, over TCP with the two-byte length
+/// prefix (RFC 7766); every socket operation bounded by `timeout`.
+pub(crate) fn tcp_roundtrip(server: SocketAddr, wire: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+    let mut conn = std::net::TcpStream::connect_timeout(&server, timeout).ok()?;
+    conn.set_read_timeout(Some(timeout)).ok()?;
+    conn.set_write_timeout(Some(timeout)).ok()?;
+    write_framed(&mut conn, wire)?;
+    read_framed(&mut conn)
+}
+
+/// Writes `wire` on `conn` after its two-byte length.
+pub(crate) fn write_framed(conn: &mut std::net::TcpStream, wire: &[u8]) -> Option<()> {
+    use std::io::Write;
     let mut framed = u16::try_from(wire.len()).ok()?.to_be_bytes().to_vec();
-    framed.extend_from_slice(&wire);
-    conn.write_all(&framed).ok()?;
+    framed.extend_from_slice(wire);
+    conn.write_all(&framed).ok()
+}
+
+/// Reads one message from `conn`: its two-byte length, then that many bytes.
+pub(crate) fn read_framed(conn: &mut std::net::TcpStream) -> Option<Vec<u8>> {
     let mut len = [0u8; 2];
     conn.read_exact(&mut len).ok()?;
-    let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    conn.read_exact(&mut reply).ok()?;
-    Message::from_vec(&reply).ok()
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    conn.read_exact(&mut body).ok()?;
+    Some(body)
 }
 
 /// Polls `check` every 50 ms until it is true or `limit` passes.
