@@ -12,10 +12,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::dnssec::keygen;
-use common::server::{dig, free_port, status, tcp_roundtrip, Skydns, TempDir};
+use common::server::{
+    dig, free_port, read_framed, status, tcp_roundtrip, write_framed, Skydns, TempDir,
+};
 use common::upstream::{BlackHole, CountingUpstream, INJECTED};
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
+use skydns::net::tcp_clients::FIRST_QUERY_GRACE;
 
 /// A file store holding `entries` (key suffix under /skydns/local/skydns/, JSON value).
 fn store(dir: &TempDir, entries: impl IntoIterator<Item = (String, String)>) -> PathBuf {
@@ -330,14 +333,7 @@ fn hole6_one_client_cannot_hold_every_tcp_connection() {
     );
     let s = Skydns::start(&[&file_arg(&path), "--no-rec"], dir.path());
     let idle: Vec<TcpStream> = (0..1000)
-        .filter_map(|_| {
-            let sock =
-                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
-            sock.bind(&SocketAddr::from(([127, 0, 0, 2], 0)).into())
-                .ok()?;
-            sock.connect(&s.addr().into()).ok()?;
-            Some(TcpStream::from(sock))
-        })
+        .filter_map(|_| connect_from([127, 0, 0, 2], s.addr()))
         .collect();
     assert!(idle.len() > 900, "only {} connections made", idle.len());
     std::thread::sleep(Duration::from_millis(300));
@@ -348,6 +344,51 @@ fn hole6_one_client_cannot_hold_every_tcp_connection() {
             .metadata
             .response_code,
         ResponseCode::NoError
+    );
+}
+
+/// A TCP connection to `server` from the loopback address `from`.
+fn connect_from(from: [u8; 4], server: SocketAddr) -> Option<TcpStream> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+    sock.bind(&SocketAddr::from((from, 0)).into()).ok()?;
+    sock.connect(&server.into()).ok()?;
+    Some(TcpStream::from(sock))
+}
+
+#[test]
+fn hole6_a_new_connection_is_not_closed_for_a_newer_one_before_its_query() {
+    // Connections queued during a restart are accepted faster than they are read: one more
+    // from the same address must not close one whose query may be waiting unread.
+    let dir = TempDir::new("hole6-new");
+    let path = store(
+        &dir,
+        [("web/1".to_owned(), r#"{"host":"10.0.0.1"}"#.to_owned())],
+    );
+    let s = Skydns::start(
+        &[&file_arg(&path), "--no-rec", "--tcp-max-per-client=4"],
+        dir.path(),
+    );
+    let started = Instant::now();
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| connect_from([127, 0, 0, 3], s.addr()).expect("a connection"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let _newer = connect_from([127, 0, 0, 3], s.addr());
+    std::thread::sleep(Duration::from_millis(100));
+    let wire = query("web.skydns.local.", RecordType::A, false)
+        .to_vec()
+        .unwrap();
+    for (i, conn) in held.iter_mut().enumerate() {
+        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let reply = write_framed(conn, &wire).and_then(|()| read_framed(conn));
+        assert!(
+            reply.is_some(),
+            "connection {i} was closed before its query"
+        );
+    }
+    assert!(
+        started.elapsed() < FIRST_QUERY_GRACE,
+        "the test ran past the grace of new connections"
     );
 }
 

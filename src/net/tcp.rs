@@ -90,8 +90,11 @@ async fn connection(
         }
         let mut len = [0u8; 2];
         // Idle between queries: close on the idle timeout, at shutdown, or when a newer
-        // connection of the same client needs the room.
-        client.set_idle(Some(Instant::now()));
+        // connection of the same client needs the room (a new connection is idle only once
+        // its grace is over, as admitted).
+        if answered {
+            client.set_idle(Some(Instant::now()));
+        }
         tokio::select! {
             first = timeout(limits.idle_timeout, stream.read_u8()) => match first {
                 Ok(Ok(first)) => len[0] = first,
