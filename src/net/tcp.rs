@@ -90,12 +90,14 @@ async fn connection(
         }
         let mut len = [0u8; 2];
         // Idle between queries: close on the idle timeout, at shutdown, or when a newer
-        // connection of the same client needs the room (a new connection is idle only once
-        // its grace is over, as admitted).
-        if answered {
-            client.set_idle(Some(Instant::now()));
-        }
+        // connection of the same client needs the room.
+        client.set_idle(Some(Instant::now()));
+        // A query already waiting is read before a close or the shutdown is heeded: a
+        // connection closed for a newer one of its client (a burst of connections queued
+        // during a restart is accepted faster than it is read) answers it first instead of
+        // being reset with it unread.
         tokio::select! {
+            biased;
             first = timeout(limits.idle_timeout, stream.read_u8()) => match first {
                 Ok(Ok(first)) => len[0] = first,
                 _ => return,

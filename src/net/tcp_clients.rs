@@ -1,25 +1,19 @@
 //! The TCP connections of each client address: at most a configured number per address. A
 //! client at its limit that opens one more has its oldest idle connection closed for it (a
 //! client cannot hold the server's connections with idle ones, and a well-behaved client is
-//! never refused); when none of its connections is idle, the new one is refused. A new
-//! connection counts as idle only after [`FIRST_QUERY_GRACE`]: its client opened it to send a
-//! query, which may be waiting unread (a burst of connections queued during a restart is
-//! accepted faster than it is read), and closing it then would reset it.
+//! never refused); when none of its connections is idle, the new one is refused.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// How long a new connection is not idle, though no query was read from it yet.
-pub const FIRST_QUERY_GRACE: Duration = Duration::from_secs(1);
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
 /// One connection as the registry knows it.
 struct Conn {
     client: IpAddr,
-    /// From when it counts as idle, waiting for a query; `None` while one is being answered.
+    /// Since when it waits for a query; `None` while one is being answered.
     idle_since: Option<Instant>,
     close: Arc<Notify>,
 }
@@ -72,7 +66,6 @@ impl Clients {
             let oldest = reg.per_client.get(&client).and_then(|ids| {
                 ids.iter()
                     .filter_map(|id| Some((*id, reg.conns.get(id)?.idle_since?)))
-                    .filter(|(_, since)| *since <= now)
                     .min_by_key(|(_, since)| *since)
                     .map(|(id, _)| id)
             })?;
@@ -88,7 +81,7 @@ impl Clients {
             id,
             Conn {
                 client,
-                idle_since: Some(now + FIRST_QUERY_GRACE),
+                idle_since: Some(now),
                 close: close.clone(),
             },
         );
@@ -153,17 +146,15 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let first = clients.admit(a, t0).unwrap();
-        let second = clients.admit(a, t0 + Duration::from_millis(100)).unwrap();
+        let second = clients.admit(a, t0 + Duration::from_secs(1)).unwrap();
         let other = clients.admit(b, t0).unwrap();
-        // Both connections of `a` are new, within their grace: not idle yet.
-        assert!(clients.admit(a, t0 + Duration::from_millis(500)).is_none());
-        let third = clients.admit(a, t0 + Duration::from_secs(5)).unwrap();
+        let third = clients.admit(a, t0 + Duration::from_secs(2)).unwrap();
         assert_eq!(clients.len(), 3, "the first connection of a made room");
         assert!(!clients.lock().conns.contains_key(&first.id));
         // Both remaining connections of `a` busy: a new one is refused.
         second.set_idle(None);
         third.set_idle(None);
-        assert!(clients.admit(a, t0 + Duration::from_secs(9)).is_none());
+        assert!(clients.admit(a, t0 + Duration::from_secs(3)).is_none());
         drop(other);
         assert_eq!(clients.len(), 2);
     }
