@@ -223,17 +223,7 @@ fn join(node: &str, label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn snap(keys: &[&str]) -> Snapshot {
-        let items = keys.iter().map(|k| {
-            (
-                format!("/skydns/{k}"),
-                br#"{"host":"10.0.0.1"}"#.to_vec(),
-                None,
-            )
-        });
-        Snapshot::build("skydns", 1, items).0
-    }
+    use crate::core::snapshot::test_snapshot as snap;
 
     fn found(s: &Snapshot, path: &str, units: u32) -> (Vec<String>, Visit) {
         let mut out = Vec::new();

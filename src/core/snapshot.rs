@@ -355,20 +355,24 @@ impl Snapshot {
     }
 }
 
+/// A snapshot of services at `keys` (below `/skydns/`), each with the same address: the
+/// unit tests' store.
+#[cfg(test)]
+pub(crate) fn test_snapshot(keys: &[&str]) -> Snapshot {
+    let items = keys.iter().map(|k| {
+        (
+            format!("/skydns/{k}"),
+            br#"{"host":"10.0.0.1"}"#.to_vec(),
+            None,
+        )
+    });
+    Snapshot::build("skydns", 1, items).0
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_snapshot as snap;
     use super::*;
-
-    fn snap(keys: &[&str]) -> Snapshot {
-        let items = keys.iter().map(|k| {
-            (
-                format!("/skydns/{k}"),
-                br#"{"host":"10.0.0.1"}"#.to_vec(),
-                None,
-            )
-        });
-        Snapshot::build("skydns", 1, items).0
-    }
 
     fn paths<'a>(v: impl Iterator<Item = &'a Arc<Entry>>) -> Vec<&'a str> {
         v.map(|e| &*e.path).collect()
