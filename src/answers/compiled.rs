@@ -19,6 +19,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use thiserror::Error;
 
 use crate::core::ede;
+use crate::core::tidy::same_rrset;
 use crate::core::wire::HEADER_LEN;
 use crate::dnssec::{SignError, Signer};
 
@@ -266,6 +267,8 @@ impl Writer<'_, '_> {
     }
 
     /// Writes the RRsets of one section that fit, each followed by its RRSIG when signing.
+    /// Of an answer RRset too large for the limit, the records that fit are kept (signed as
+    /// they are) when the options allow cutting RRsets.
     fn section(&mut self, records: &[Record], section: Section) -> Result<Vec<Unit>, CompileError> {
         let mut units = Vec::new();
         for rrset in rrsets(records) {
@@ -273,61 +276,67 @@ impl Writer<'_, '_> {
             let signer = self.opts.signer.filter(|s| s.signs(rrset));
             let sig_len = signer.map_or(0, Signer::rrsig_len);
             let mut owner = None;
-            let written = self.records(rrset, sig_len, &mut owner)?;
-            let fits = written.is_some();
-            if fits {
-                let mut n = rrset.len();
+            let starts = self.records(rrset, sig_len, &mut owner);
+            let whole = starts.len() == rrset.len();
+            let cut = !whole
+                && !starts.is_empty()
+                && section == Section::Answer
+                && units.is_empty()
+                && self.opts.cut_rrsets;
+            if whole || cut {
+                let kept = &rrset[..starts.len()];
+                let end = self.enc.offset();
+                let mut n = kept.len();
                 if let Some(signer) = signer {
-                    let rrsig = signer.rrsig(rrset, self.opts.now_unix)?;
+                    let rrsig = signer.rrsig(kept, self.opts.now_unix)?;
                     self.write(&rrsig, &mut owner)
                         .map_err(|e| CompileError::Encode(e.to_string()))?;
                     n += 1;
                 }
                 if self.enc.offset() <= self.limit() {
-                    if let (Section::Answer, Some((starts, end))) = (section, &written) {
-                        self.mark_rotation(rrset, starts, *end);
-                    }
                     units.push(self.unit(n));
+                    if cut {
+                        self.left_out = true;
+                        self.tc = true;
+                        break;
+                    }
+                    if section == Section::Answer {
+                        self.mark_rotation(rrset, &starts, end);
+                    }
                     continue;
                 }
             }
             self.rewind(mark);
-            match section {
-                Section::Additional => self.left_out = true,
-                Section::Answer if units.is_empty() && self.opts.cut_rrsets => {
-                    if let Some(unit) = self.partial(rrset, signer)? {
-                        units.push(unit);
-                    }
-                    self.tc = true;
-                    break;
-                }
-                Section::Answer | Section::Authority => {
-                    self.tc = true;
-                    break;
-                }
+            if section == Section::Additional {
+                self.left_out = true;
+            } else {
+                self.tc = true;
+                break;
             }
         }
         Ok(units)
     }
 
-    /// Writes the records of `rrset` while they fit the limit with `reserve` bytes to spare;
-    /// returns where each starts and where the last ends, or `None` (with some records
-    /// written: the caller rewinds) as soon as one does not fit.
+    /// Writes the records of `rrset` while each fits the limit with `reserve` bytes to spare;
+    /// returns where each written record starts. The encoder stands after the last one that
+    /// fit.
     fn records(
         &mut self,
         rrset: &[Record],
         reserve: usize,
         owner: &mut Option<[u8; 2]>,
-    ) -> Result<Option<(Vec<usize>, usize)>, CompileError> {
+    ) -> Vec<usize> {
         let mut starts = Vec::with_capacity(rrset.len());
         for record in rrset {
-            starts.push(self.enc.offset());
+            let start = self.enc.offset();
             if self.write(record, owner).is_err() || self.enc.offset() + reserve > self.limit() {
                 // Past the limit (or past what a message can hold): it does not fit.
-                return Ok(None);
+                self.rewind(start);
+                break;
             }
+            starts.push(start);
         }
-        Ok(Some((starts, self.enc.offset())))
+        starts
     }
 
     /// Writes one record of an RRset: the first as hickory encodes it, the others (and the
@@ -371,41 +380,6 @@ impl Writer<'_, '_> {
         }
     }
 
-    /// The records of an answer RRset too large for the limit that do fit, signed as they
-    /// are; `None` when not even one does.
-    fn partial(
-        &mut self,
-        rrset: &[Record],
-        signer: Option<&Signer>,
-    ) -> Result<Option<Unit>, CompileError> {
-        let mark = self.enc.offset();
-        let sig_len = signer.map_or(0, Signer::rrsig_len);
-        let mut kept = 0;
-        let mut owner = None;
-        for record in rrset {
-            let before = self.enc.offset();
-            if self.write(record, &mut owner).is_err() || self.enc.offset() + sig_len > self.limit()
-            {
-                self.rewind(before);
-                break;
-            }
-            kept += 1;
-        }
-        if kept == 0 {
-            self.rewind(mark);
-            return Ok(None);
-        }
-        let mut n = kept;
-        if let Some(signer) = signer {
-            let rrsig = signer.rrsig(&rrset[..kept], self.opts.now_unix)?;
-            self.write(&rrsig, &mut owner)
-                .map_err(|e| CompileError::Encode(e.to_string()))?;
-            n += 1;
-        }
-        self.left_out = true;
-        Ok(Some(self.unit(n)))
-    }
-
     /// Marks an address RRset whose records are all written alike (same length, same owner
     /// bytes) for rotation; `end` is where its last record ends.
     fn mark_rotation(&mut self, rrset: &[Record], starts: &[usize], end: usize) {
@@ -443,7 +417,5 @@ impl Writer<'_, '_> {
 
 /// The runs of records with the same owner, type and class, in order.
 fn rrsets(records: &[Record]) -> impl Iterator<Item = &[Record]> {
-    records.chunk_by(|a, b| {
-        a.record_type() == b.record_type() && a.dns_class == b.dns_class && a.name == b.name
-    })
+    records.chunk_by(same_rrset)
 }

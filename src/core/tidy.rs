@@ -1,9 +1,9 @@
 //! Final touches on an authoritative answer: identical records collapse to one (one CNAME per
 //! owner), the records of each RRset stand together, and every record of an RRset gets the
 //! RRset's smallest TTL (RFC 2181 §5.2). Linear in the number of records (names hash and
-//! compare case-insensitively).
+//! compare case-insensitively, with foldhash: hickory hashes a name a byte at a time).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
@@ -25,8 +25,20 @@ pub fn group_rrsets(records: Vec<Record>) -> Vec<Vec<Record>> {
 }
 
 /// True when `a` and `b` belong to one RRset.
-fn same_set(a: &Record, b: &Record) -> bool {
-    a.record_type() == b.record_type() && a.dns_class == b.dns_class && a.name == b.name
+pub fn same_rrset(a: &Record, b: &Record) -> bool {
+    a.record_type() == b.record_type() && a.dns_class == b.dns_class && same_name(&a.name, &b.name)
+}
+
+/// `a == b` for names (case-insensitive), label by label from the left with slice compares:
+/// the records of an RRset are compared pairwise in every answer, and hickory's own equality
+/// goes a byte at a time from the right.
+fn same_name(a: &Name, b: &Name) -> bool {
+    // With equal encoded lengths, equal leading labels mean equal label counts too.
+    a.is_fqdn() == b.is_fqdn()
+        && a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
 /// Removes repeated records, keeping the first; of several CNAMEs with one owner only the
@@ -55,7 +67,7 @@ pub fn equalize_ttls(rrset: &mut [Record]) {
 /// which costs a comparison per record instead of hashing every name.
 pub fn tidy(records: &mut Vec<Record>) {
     let runs: Vec<std::ops::Range<usize>> = records
-        .chunk_by(same_set)
+        .chunk_by(same_rrset)
         .scan(0, |start, run| {
             let range = *start..*start + run.len();
             *start = range.end;
@@ -66,7 +78,7 @@ pub fn tidy(records: &mut Vec<Record>) {
     let split = runs.len() > 1
         && !runs.iter().all(|run| {
             let first = &records[run.start];
-            keys.insert((first.name.clone(), first.record_type(), first.dns_class))
+            keys.insert((&first.name, first.record_type(), first.dns_class))
         });
     if split {
         let sets = group_rrsets(dedup(std::mem::take(records)));
@@ -93,7 +105,7 @@ pub fn tidy(records: &mut Vec<Record>) {
         index += 1;
         !repeated[index - 1]
     });
-    for run in records.chunk_by_mut(same_set) {
+    for run in records.chunk_by_mut(same_rrset) {
         equalize_ttls(run);
     }
 }
@@ -140,6 +152,19 @@ mod tests {
         tidy(&mut v);
         let names: Vec<String> = v.iter().map(|r| r.name.to_ascii()).collect();
         assert_eq!(names, vec!["x.", "X.", "y."]);
+    }
+
+    #[test]
+    fn names_compare_as_hickory_compares_them() {
+        let names = [
+            "x.", "X.", "x", "x.y.", "X.Y.", "xy.", "x.yz.", "xy.z.", "*.x.", "a.x.", ".", "x.y",
+        ];
+        for a in names {
+            for b in names {
+                let (a, b) = (Name::from_ascii(a).unwrap(), Name::from_ascii(b).unwrap());
+                assert_eq!(same_name(&a, &b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

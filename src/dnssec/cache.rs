@@ -10,10 +10,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::sign::{CanonicalRdata, Window, INCEPTION_SKEW, VALIDITY};
 use hickory_proto::rr::Record;
-use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
-
-use super::sign::{Window, INCEPTION_SKEW, VALIDITY};
 
 /// The identity of one RRset as signed by one key: a SHA-256 digest of the key tag, owner,
 /// type, class and sorted canonical rdata, so an entry is small however large the RRset.
@@ -21,34 +19,24 @@ use super::sign::{Window, INCEPTION_SKEW, VALIDITY};
 pub struct RrsetKey([u8; 32]);
 
 impl RrsetKey {
-    /// The key of `rrset` (one owner, type and class) signed with `key_tag`; `None` when
-    /// a record cannot be encoded (it is then signed without caching).
-    pub fn new(rrset: &[Record], key_tag: u16) -> Option<RrsetKey> {
+    /// The key of `rrset` (one owner, type and class; its canonical RDATA is `rdata`) signed
+    /// with `key_tag`; `None` for an empty RRset.
+    pub fn new(rrset: &[Record], key_tag: u16, rdata: &CanonicalRdata) -> Option<RrsetKey> {
         let first = rrset.first()?;
-        let mut out = Vec::with_capacity(64 * rrset.len());
-        out.extend_from_slice(&key_tag.to_be_bytes());
-        out.extend_from_slice(first.name.to_lowercase().to_ascii().as_bytes());
-        out.push(0);
-        out.extend_from_slice(&u16::from(first.record_type()).to_be_bytes());
-        out.extend_from_slice(&u16::from(first.dns_class).to_be_bytes());
-        let mut rdatas = Vec::with_capacity(rrset.len());
-        for record in rrset {
-            let mut rdata = Vec::new();
-            let mut encoder = BinEncoder::new(&mut rdata);
-            encoder.set_canonical_form(true);
-            record.data.emit(&mut encoder).ok()?;
-            rdatas.push(rdata);
-        }
-        rdatas.sort();
-        for rdata in rdatas {
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        digest.update(&key_tag.to_be_bytes());
+        digest.update(first.name.to_lowercase().to_ascii().as_bytes());
+        digest.update(&[0]);
+        digest.update(&u16::from(first.record_type()).to_be_bytes());
+        digest.update(&u16::from(first.dns_class).to_be_bytes());
+        for one in rdata.iter() {
             // RDATA is at most 65535 bytes (its wire length is 16 bits): far below u32::MAX.
-            let len = u32::try_from(rdata.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(&rdata);
+            let len = u32::try_from(one.len()).unwrap_or(u32::MAX);
+            digest.update(&len.to_be_bytes());
+            digest.update(one);
         }
-        let digest = ring::digest::digest(&ring::digest::SHA256, &out);
         let mut key = [0u8; 32];
-        key.copy_from_slice(digest.as_ref());
+        key.copy_from_slice(digest.finish().as_ref());
         Some(RrsetKey(key))
     }
 }
@@ -160,26 +148,30 @@ mod tests {
         Record::from_rdata(Name::from_ascii(name).unwrap(), ttl, data)
     }
 
+    fn key(rrset: &[Record], key_tag: u16) -> Option<RrsetKey> {
+        RrsetKey::new(rrset, key_tag, &CanonicalRdata::of(rrset).ok()?)
+    }
+
     fn a(name: &str, ttl: u32, ip: [u8; 4]) -> Record {
         rec(name, ttl, RData::A(A::from(std::net::Ipv4Addr::from(ip))))
     }
 
     #[test]
     fn key_covers_owner_case_insensitively_and_the_rdata_of_the_rrset() {
-        let base = RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 1).unwrap();
+        let base = key(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 1).unwrap();
         assert_eq!(
             base,
-            RrsetKey::new(&[a("X.SkyDNS.local.", 60, [10, 0, 0, 1])], 1).unwrap()
+            key(&[a("X.SkyDNS.local.", 60, [10, 0, 0, 1])], 1).unwrap()
         );
         assert_eq!(
             base,
-            RrsetKey::new(&[a("x.skydns.local.", 59, [10, 0, 0, 1])], 1).unwrap(),
+            key(&[a("x.skydns.local.", 59, [10, 0, 0, 1])], 1).unwrap(),
             "the TTL is not part of the key"
         );
         for other in [
-            RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 2])], 1),
-            RrsetKey::new(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 2),
-            RrsetKey::new(
+            key(&[a("x.skydns.local.", 60, [10, 0, 0, 2])], 1),
+            key(&[a("x.skydns.local.", 60, [10, 0, 0, 1])], 2),
+            key(
                 &[
                     a("x.skydns.local.", 60, [10, 0, 0, 1]),
                     a("x.skydns.local.", 60, [10, 0, 0, 2]),
@@ -189,11 +181,11 @@ mod tests {
         ] {
             assert_ne!(base, other.unwrap());
         }
-        let t1 = RrsetKey::new(
+        let t1 = key(
             &[rec("t.", 60, RData::TXT(TXT::new(vec!["one".into()])))],
             1,
         );
-        let t2 = RrsetKey::new(
+        let t2 = key(
             &[rec("t.", 60, RData::TXT(TXT::new(vec!["two".into()])))],
             1,
         );
@@ -207,11 +199,11 @@ mod tests {
         let window = Window::at(now);
         let sig = a("s.", 1, [1, 1, 1, 1]);
         for i in 0..20u8 {
-            let key = RrsetKey::new(&[a("x.", 60, [10, 0, 0, i])], 1).unwrap();
+            let key = key(&[a("x.", 60, [10, 0, 0, i])], 1).unwrap();
             cache.put(key, sig.clone(), window);
             assert!(cache.len() <= 4);
         }
-        let last = RrsetKey::new(&[a("x.", 60, [10, 0, 0, 19])], 1).unwrap();
+        let last = key(&[a("x.", 60, [10, 0, 0, 19])], 1).unwrap();
         assert!(cache.get(&last, now).is_some());
         assert!(cache.get(&last, now + VALIDITY / 2 - 3600).is_some());
         assert!(cache.get(&last, now + VALIDITY / 2 + 3600).is_none());

@@ -28,7 +28,7 @@ use crate::config::RuntimeConfig;
 use crate::core::{Denial, Reply, Request, Source};
 use cache::{RrsetKey, SigCache};
 pub use key::{KeyError, SignError, ZoneKey};
-use sign::{sign_rrset, Window};
+use sign::{sign_rrset, CanonicalRdata, Window};
 
 /// The zone key and its signature cache.
 pub struct Signer {
@@ -194,10 +194,11 @@ impl Signer {
     /// with its TTL set to the RRset's, else a new signature.
     pub fn rrsig(&self, rrset: &[Record], now: u64) -> Result<Record, SignError> {
         let window = Window::at(now);
+        let rdata = CanonicalRdata::of(rrset)?;
         let key = self
             .cache
             .enabled()
-            .then(|| RrsetKey::new(rrset, self.key.key_tag))
+            .then(|| RrsetKey::new(rrset, self.key.key_tag, &rdata))
             .flatten();
         let ttl = rrset[0].ttl;
         let cached = key.as_ref().and_then(|k| self.cache.get(k, now));
@@ -212,7 +213,7 @@ impl Signer {
             self.misses.fetch_add(1, Ordering::Relaxed);
         }
         self.signed.fetch_add(1, Ordering::Relaxed);
-        let rrsig = sign_rrset(&self.key, rrset, window)?;
+        let rrsig = sign_rrset(&self.key, rrset, &rdata, window)?;
         if let Some(key) = key {
             self.cache.put(key, rrsig.clone(), window);
         }

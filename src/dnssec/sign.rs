@@ -3,7 +3,10 @@
 //! RRSIG served later for a TTL that has counted down keeps its larger original TTL), labels
 //! not counting a leading `*`, signer = the zone. The time is passed in. The data signed
 //! (RFC 4034 §3.1.8.1) is built here without a size limit, so an RRset of any size that fits a
-//! message can be signed.
+//! message can be signed. The canonical RDATA of an RRset is worked out once
+//! ([`CanonicalRdata`]) and serves both the signature cache's key and the signature.
+
+use std::ops::Range;
 
 use hickory_proto::dnssec::rdata::{DNSSECRData, SigInput, RRSIG};
 use hickory_proto::rr::{Name, RData, Record, SerialNumber};
@@ -35,8 +38,51 @@ impl Window {
     }
 }
 
-/// Signs `rrset` (non-empty; one owner, type and class; one TTL) and returns the RRSIG record.
-pub fn sign_rrset(key: &ZoneKey, rrset: &[Record], window: Window) -> Result<Record, SignError> {
+/// The RDATA of an RRset in canonical form (lowercase, uncompressed names), sorted and without
+/// repeats (RFC 4034 §6.3): one buffer and the span of each RDATA in it.
+#[derive(Debug)]
+pub struct CanonicalRdata {
+    bytes: Vec<u8>,
+    spans: Vec<Range<usize>>,
+}
+
+impl CanonicalRdata {
+    /// The canonical RDATA of `rrset`. Each RDATA is encoded on its own (at most 64 KiB), so
+    /// the whole may be larger than a message.
+    pub fn of(rrset: &[Record]) -> Result<CanonicalRdata, SignError> {
+        let mut bytes = Vec::with_capacity(32 * rrset.len());
+        let mut spans = Vec::with_capacity(rrset.len());
+        let mut one = Vec::new();
+        for record in rrset {
+            one.clear();
+            let mut encoder = BinEncoder::new(&mut one);
+            encoder.set_canonical_form(true);
+            record
+                .data
+                .emit(&mut encoder)
+                .map_err(|e| SignError(e.to_string()))?;
+            spans.push(bytes.len()..bytes.len() + one.len());
+            bytes.extend_from_slice(&one);
+        }
+        spans.sort_by(|a, b| bytes[a.clone()].cmp(&bytes[b.clone()]));
+        spans.dedup_by(|a, b| bytes[a.clone()] == bytes[b.clone()]);
+        Ok(CanonicalRdata { bytes, spans })
+    }
+
+    /// Each RDATA, in canonical order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().map(|span| &self.bytes[span.clone()])
+    }
+}
+
+/// Signs `rrset` (non-empty; one owner, type and class; one TTL), whose canonical RDATA is
+/// `rdata`, and returns the RRSIG record.
+pub fn sign_rrset(
+    key: &ZoneKey,
+    rrset: &[Record],
+    rdata: &CanonicalRdata,
+    window: Window,
+) -> Result<Record, SignError> {
     let first = rrset
         .first()
         .ok_or_else(|| SignError("empty RRset".into()))?;
@@ -53,7 +99,7 @@ pub fn sign_rrset(key: &ZoneKey, rrset: &[Record], window: Window) -> Result<Rec
         key_tag: key.key_tag,
         signer_name: key.zone.clone(),
     };
-    let tbs = to_be_signed(&first.name, first.dns_class, &input, rrset)?;
+    let tbs = to_be_signed(&first.name, first.dns_class, &input, rdata)?;
     let sig = key.sign(&tbs)?;
     let rrsig = RRSIG::from_sig(input, sig);
     let mut record = Record::from_rdata(
@@ -82,30 +128,24 @@ fn to_be_signed(
     owner: &Name,
     class: hickory_proto::rr::DNSClass,
     input: &SigInput,
-    rrset: &[Record],
+    rdata: &CanonicalRdata,
 ) -> Result<Vec<u8>, SignError> {
-    let prefix = canonical(&RRSIG::from_sig(input.clone(), Vec::new()))?;
+    let mut tbs = canonical(&RRSIG::from_sig(input.clone(), Vec::new()))?;
     let mut name = Vec::new();
     let mut encoder = BinEncoder::new(&mut name);
     encoder.set_name_encoding(NameEncoding::UncompressedLowercase);
     owner
         .emit(&mut encoder)
         .map_err(|e| SignError(e.to_string()))?;
-    let mut rdatas = rrset
-        .iter()
-        .map(|r| canonical(&r.data))
-        .collect::<Result<Vec<_>, _>>()?;
-    rdatas.sort();
-    rdatas.dedup();
-    let mut tbs = prefix;
-    for rdata in rdatas {
+    tbs.reserve(rdata.bytes.len() + rdata.spans.len() * (name.len() + 10));
+    for one in rdata.iter() {
         tbs.extend_from_slice(&name);
         tbs.extend_from_slice(&u16::from(input.type_covered).to_be_bytes());
         tbs.extend_from_slice(&u16::from(class).to_be_bytes());
         tbs.extend_from_slice(&input.original_ttl.to_be_bytes());
-        let len = u16::try_from(rdata.len()).map_err(|_| SignError("RDATA over 64 KiB".into()))?;
+        let len = u16::try_from(one.len()).map_err(|_| SignError("RDATA over 64 KiB".into()))?;
         tbs.extend_from_slice(&len.to_be_bytes());
-        tbs.extend_from_slice(&rdata);
+        tbs.extend_from_slice(one);
     }
     Ok(tbs)
 }
@@ -140,13 +180,14 @@ mod tests {
                 .collect()
         };
         let small = rrset(20);
-        let ours = to_be_signed(&owner, small[0].dns_class, &input, &small).unwrap();
+        let canonical = |rrset: &[Record]| CanonicalRdata::of(rrset).unwrap();
+        let ours = to_be_signed(&owner, small[0].dns_class, &input, &canonical(&small)).unwrap();
         let theirs = TBS::from_input(&owner, small[0].dns_class, &input, small.iter()).unwrap();
         assert_eq!(ours, theirs.as_ref());
         let big = rrset(3000);
         assert!(TBS::from_input(&owner, big[0].dns_class, &input, big.iter()).is_err());
         assert!(
-            to_be_signed(&owner, big[0].dns_class, &input, &big)
+            to_be_signed(&owner, big[0].dns_class, &input, &canonical(&big))
                 .unwrap()
                 .len()
                 > 65_535

@@ -22,11 +22,12 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
         if !ctx.claim(RECORD_OVERHEAD + 4) {
             break;
         }
-        let Some(target) = targets.target(ctx, entry, ttl) else {
+        let Some(target) = targets.target(entry, ttl) else {
             continue;
         };
         let mx = MX::new(ctx.priority(entry), target);
         answers.push(record(owner, ttl, RData::MX(mx)));
     }
-    Some((answers, targets.additional))
+    let additional = targets.glue(ctx);
+    Some((answers, additional))
 }

@@ -48,7 +48,7 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
         if ctx.full() {
             break;
         }
-        let Some(target) = targets.target(ctx, entry, ttl) else {
+        let Some(target) = targets.target(entry, ttl) else {
             continue;
         };
         // Priority, weight, port and the target, never compressed in SRV (RFC 2782).
@@ -58,7 +58,8 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
         let srv = SRV::new(priority, weight, entry.service.port, target);
         answers.push(record(owner, ttl, RData::SRV(srv)));
     }
-    Some((answers, targets.additional))
+    let additional = targets.glue(ctx);
+    Some((answers, additional))
 }
 
 #[cfg(test)]

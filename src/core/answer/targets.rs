@@ -2,71 +2,116 @@
 //! made from its own key (minus `targetstrip` labels) with the address as glue; a service with
 //! a name host points at that name, whose addresses come from our data (in-zone) or from the
 //! upstreams (external).
+//!
+//! Glue is worked out after the answer records, and only while the reply has room for it: an
+//! answer that fills the reply (a whole zone's SRV records over TCP) builds no glue, and asks
+//! no upstream for it.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 
 use hickory_proto::rr::{Name, Record};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::address::{address_record, addresses, external, Want};
-use super::{name, Ctx};
+use super::{name, Ctx, RECORD_OVERHEAD};
 use crate::core::path::strip_labels;
 use crate::core::service::Host;
 use crate::core::snapshot::Entry;
 
-/// Collects targets and the additional records that go with them.
+/// Glue still to build, in the order of the answer records.
+enum Glue {
+    /// The address of a service with an IP host, owned by its target name.
+    Address(Name, u32, IpAddr),
+    /// The addresses of a name host (lowercase text), from our data or the upstreams.
+    Host(String, Name),
+}
+
+/// Collects targets and the glue that goes with them.
 #[derive(Default)]
 pub struct Targets {
     seen: HashSet<String>,
-    /// Glue: the address records of the targets, for the additional section.
-    pub additional: Vec<Record>,
+    glue: Vec<Glue>,
 }
 
 impl Targets {
-    /// The target name of `entry`, adding its glue once per distinct target. `None` for
+    /// The target name of `entry`, noting its glue once per distinct target. `None` for
     /// services without a host.
-    pub fn target(&mut self, ctx: &mut Ctx<'_>, entry: &Entry, ttl: u32) -> Option<Name> {
+    pub fn target(&mut self, entry: &Entry, ttl: u32) -> Option<Name> {
         match &entry.service.host {
             Host::None => None,
             Host::Ip(ip) => {
                 let target = target_name(&entry.path, usize::from(entry.service.target_strip))?;
-                if !ctx.full() {
-                    self.additional.push(address_record(&target, ttl, *ip));
-                }
+                self.glue.push(Glue::Address(target.clone(), ttl, *ip));
                 Some(target)
             }
             Host::Name(host) => {
                 let text = strip_labels(host, usize::from(entry.service.target_strip)).to_owned();
                 let target = name(&text)?;
-                if !ctx.full() && self.seen.insert(text.clone()) {
-                    let glue = if ctx.in_zone(&text) {
-                        ctx.unclaimed(|ctx| addresses(ctx, &text, &target, Want::Both))
-                    } else {
-                        external(ctx, &text, Want::Both)
-                    };
-                    self.additional.extend(glue.unwrap_or_default());
+                if self.seen.insert(text.clone()) {
+                    self.glue.push(Glue::Host(text, target.clone()));
                 }
                 Some(target)
             }
         }
     }
+
+    /// The glue records, for the additional section: built in order while the reply has room
+    /// left after the answer records (each taking at least its smallest encoding).
+    pub fn glue(self, ctx: &mut Ctx<'_>) -> Vec<Record> {
+        let mut additional = Vec::new();
+        for glue in self.glue {
+            if ctx.full() {
+                break;
+            }
+            match glue {
+                Glue::Address(target, ttl, ip) => {
+                    ctx.claim(RECORD_OVERHEAD + if ip.is_ipv4() { 4 } else { 16 });
+                    additional.push(address_record(&target, ttl, ip));
+                }
+                Glue::Host(text, target) => {
+                    let found = if ctx.in_zone(&text) {
+                        ctx.unclaimed(|ctx| addresses(ctx, &text, &target, Want::Both))
+                    } else {
+                        external(ctx, &text, Want::Both)
+                    };
+                    let found = found.unwrap_or_default();
+                    ctx.claim(RECORD_OVERHEAD * found.len());
+                    additional.extend(found);
+                }
+            }
+        }
+        additional
+    }
 }
 
 /// The name of the key at `path` without its first `strip` labels (all of them are kept when
-/// that would leave none), built from the labels without going through text.
+/// that would leave none), built from the labels in wire form without going through text.
 fn target_name(path: &str, strip: usize) -> Option<Name> {
-    let labels = path.split('/').count();
-    let keep = if strip >= labels {
-        labels
+    let skip = if strip == 0 {
+        0
     } else {
-        labels - strip
+        let labels = path.bytes().filter(|&b| b == b'/').count() + 1;
+        if strip >= labels {
+            0
+        } else {
+            strip
+        }
     };
-    let labels: Vec<&[u8]> = path.split('/').take(keep).map(str::as_bytes).collect();
-    Name::from_labels(labels.into_iter().rev())
-        .ok()
-        .map(|mut n| {
-            n.set_fqdn(true);
-            n
-        })
+    let mut wire = [0u8; 256];
+    let mut len = 0;
+    for label in path.rsplit('/').skip(skip) {
+        let end = len + 1 + label.len();
+        // An empty label would end the name early; room is kept for the root label, and
+        // hickory checks label and name lengths.
+        if label.is_empty() || end >= wire.len() {
+            return None;
+        }
+        wire[len] = u8::try_from(label.len()).ok()?;
+        wire[len + 1..end].copy_from_slice(label.as_bytes());
+        len = end;
+    }
+    Name::read(&mut BinDecoder::new(&wire[..=len])).ok()
 }
 
 #[cfg(test)]
@@ -81,5 +126,14 @@ mod tests {
             let want = name(strip_labels(&path_to_name(path), strip)).unwrap();
             assert_eq!(target_name(path, strip), Some(want), "strip {strip}");
         }
+    }
+
+    #[test]
+    fn keys_that_make_no_name_make_no_target() {
+        assert_eq!(target_name("local/skydns//1", 0), None);
+        let long = "a".repeat(64);
+        assert_eq!(target_name(&format!("local/{long}"), 0), None);
+        let deep = vec!["abcdefghi"; 30].join("/");
+        assert_eq!(target_name(&deep, 0), None, "300 bytes is over 255");
     }
 }
