@@ -14,14 +14,14 @@ use std::time::Instant;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
-use hickory_proto::rr::{Record, RecordType};
+use hickory_proto::rr::{RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use thiserror::Error;
 
 use crate::core::ede;
 use crate::core::tidy::same_rrset;
 use crate::core::wire::HEADER_LEN;
-use crate::dnssec::{SignError, Signer};
+use crate::dnssec::{CanonicalRdata, SignError, Signer};
 
 /// Why a reply could not be compiled.
 #[derive(Debug, Error)]
@@ -288,7 +288,8 @@ impl Writer<'_, '_> {
                 let end = self.enc.offset();
                 let mut n = kept.len();
                 if let Some(signer) = signer {
-                    let rrsig = signer.rrsig(kept, self.opts.now_unix)?;
+                    let rdata = self.canonical_rdata(kept, &starts)?;
+                    let rrsig = signer.rrsig(kept, &rdata, self.opts.now_unix)?;
                     self.write(&rrsig, &mut owner)
                         .map_err(|e| CompileError::Encode(e.to_string()))?;
                     n += 1;
@@ -337,6 +338,26 @@ impl Writer<'_, '_> {
             starts.push(start);
         }
         starts
+    }
+
+    /// The canonical RDATA of the records of `rrset` just written at `starts`: read back from
+    /// the message where their wire form is the canonical one, encoded afresh otherwise.
+    fn canonical_rdata(
+        &self,
+        rrset: &[Record],
+        starts: &[usize],
+    ) -> Result<CanonicalRdata, CompileError> {
+        if rrset.iter().all(wire_is_canonical) {
+            let end = self.enc.offset();
+            let written: Option<Vec<&[u8]>> = starts
+                .iter()
+                .map(|&start| rdata_of(self.enc.slice_of(start, end)))
+                .collect();
+            if let Some(written) = written {
+                return Ok(CanonicalRdata::from_wire(written.into_iter()));
+            }
+        }
+        Ok(CanonicalRdata::of(rrset)?)
     }
 
     /// Writes one record of an RRset: the first as hickory encodes it, the others (and the
@@ -415,7 +436,138 @@ impl Writer<'_, '_> {
     }
 }
 
+/// True when a message carries the RDATA of `record` in canonical form (RFC 4034 §6.2): no
+/// names in it, or (SRV) a name never compressed that is lowercase already.
+fn wire_is_canonical(record: &Record) -> bool {
+    match &record.data {
+        RData::A(_) | RData::AAAA(_) | RData::TXT(_) => true,
+        RData::SRV(srv) => srv.target.iter().flatten().all(|b| !b.is_ascii_uppercase()),
+        _ => false,
+    }
+}
+
+/// The RDATA of the record that `wire` starts with (owner, type, class, TTL, length, RDATA);
+/// `None` when it is cut short.
+fn rdata_of(wire: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    loop {
+        let len = *wire.get(at)?;
+        if len & 0xc0 == 0xc0 {
+            at += 2;
+            break;
+        }
+        at += 1 + usize::from(len);
+        if len == 0 {
+            break;
+        }
+    }
+    let rdlength = u16::from_be_bytes([*wire.get(at + 8)?, *wire.get(at + 9)?]);
+    wire.get(at + 10..at + 10 + usize::from(rdlength))
+}
+
 /// The runs of records with the same owner, type and class, in order.
 fn rrsets(records: &[Record]) -> impl Iterator<Item = &[Record]> {
     records.chunk_by(same_rrset)
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{A, AAAA, SRV, TXT};
+    use hickory_proto::rr::Name;
+
+    use super::*;
+
+    fn rrset(owner: &str, data: Vec<RData>) -> Vec<Record> {
+        let owner = Name::from_ascii(owner).unwrap();
+        data.into_iter()
+            .map(|d| Record::from_rdata(owner.clone(), 60, d))
+            .collect()
+    }
+
+    fn srv(target: &str, port: u16) -> RData {
+        RData::SRV(SRV::new(10, 50, port, Name::from_ascii(target).unwrap()))
+    }
+
+    /// The canonical RDATA the compiler signs for `rrset`, written as a reply writes it, and
+    /// whether it was read back from the message.
+    fn compiled_rdata(rrset: &[Record]) -> (Vec<Vec<u8>>, bool) {
+        let opts = Options {
+            signer: None,
+            now_unix: 0,
+            body_limit: 65_535,
+            rotate: false,
+            cut_rrsets: false,
+            valid_until: None,
+        };
+        let mut buf = Vec::new();
+        let mut writer = Writer {
+            enc: BinEncoder::new(&mut buf),
+            opts: &opts,
+            left_out: false,
+            tc: false,
+            rotations: Vec::new(),
+        };
+        writer.emit(|e| e.emit_vec(&[0; HEADER_LEN])).unwrap();
+        let starts = writer.records(rrset, 0, &mut None);
+        assert_eq!(starts.len(), rrset.len());
+        let rdata = writer.canonical_rdata(rrset, &starts).unwrap();
+        let read_back = rrset.iter().all(wire_is_canonical);
+        (rdata.iter().map(<[u8]>::to_vec).collect(), read_back)
+    }
+
+    fn encoded(rrset: &[Record]) -> Vec<Vec<u8>> {
+        let rdata = CanonicalRdata::of(rrset).unwrap();
+        rdata.iter().map(<[u8]>::to_vec).collect()
+    }
+
+    #[test]
+    fn rdata_read_back_from_the_reply_is_the_canonical_rdata() {
+        let cases = [
+            rrset(
+                "Web.SkyDNS.local.",
+                vec![
+                    RData::A(A::new(10, 0, 0, 2)),
+                    RData::A(A::new(10, 0, 0, 1)),
+                    RData::A(A::new(10, 0, 0, 2)),
+                ],
+            ),
+            rrset(
+                "web.skydns.local.",
+                vec![RData::AAAA(AAAA::new(0xfd00, 0, 0, 0, 0, 0, 0, 1))],
+            ),
+            rrset(
+                "t.skydns.local.",
+                vec![RData::TXT(TXT::new(vec!["b".into(), "A".into()]))],
+            ),
+            rrset(
+                "_x._tcp.skydns.local.",
+                vec![srv("b.skydns.local.", 80), srv("a.skydns.local.", 443)],
+            ),
+        ];
+        for case in &cases {
+            let (rdata, read_back) = compiled_rdata(case);
+            assert!(read_back, "{case:?}");
+            assert_eq!(rdata, encoded(case), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn an_srv_target_with_capitals_is_encoded_afresh() {
+        let case = rrset("_x._tcp.skydns.local.", vec![srv("B.SkyDNS.local.", 80)]);
+        let (rdata, read_back) = compiled_rdata(&case);
+        assert!(!read_back);
+        assert_eq!(rdata, encoded(&case));
+        assert!(rdata[0].ends_with(b"\x01b\x06skydns\x05local\x00"));
+    }
+
+    #[test]
+    fn a_record_cut_short_has_no_rdata() {
+        let wire = [0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0];
+        assert_eq!(rdata_of(&wire), None);
+        assert_eq!(rdata_of(&[3, b'w', b'w']), None);
+        assert_eq!(
+            rdata_of(&[1, b'x', 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 1, 9]),
+            Some(&[9][..])
+        );
+    }
 }

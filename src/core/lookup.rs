@@ -3,7 +3,8 @@
 //! pattern, walked through the index label by label from the literal labels before its first
 //! wildcard: a literal label is one step down, a wildcard enumerates the children of the
 //! names reached so far (one index seek per child, never an entry scan). A pattern naming a
-//! label that no entry has at its depth is rejected by the presence index without a walk.
+//! label that no entry has at its depth is rejected by the presence index without a walk, and
+//! a name deeper than every key by the snapshot's depth count.
 //!
 //! Where the rest of a pattern has no literal label, or only labels that many entries have at
 //! their depth, the matches are dense: the subtree reached is read in order and each entry
@@ -72,6 +73,10 @@ pub fn visit<'a>(
     } else {
         path.split('/').collect()
     };
+    if segments.len() > snap.max_depth() {
+        // Every entry it answers with would be at least this deep: there is none.
+        return Visit::Done;
+    }
     let Some(first_wild) = segments.iter().position(|s| is_wildcard_label(s)) else {
         return offer_subtree(snap, path, budget, f).1;
     };
@@ -268,6 +273,19 @@ mod tests {
         let ended = visit(&s, &pattern, &budget, &mut |_| ControlFlow::Continue(()));
         assert_eq!(ended, Visit::Done);
         assert_eq!(budget.left(), 100, "rejected by the presence index");
+    }
+
+    #[test]
+    fn a_name_deeper_than_every_key_costs_nothing() {
+        let keys: Vec<String> = (0..2000).map(|i| format!("local/skydns/s{i}/a")).collect();
+        let s = snap(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(s.max_depth(), 4);
+        for pattern in ["local/skydns/*/*/*", "*/*/*/*/*", "local/skydns/s1/a/b"] {
+            let budget = Budget::new(100);
+            let ended = visit(&s, pattern, &budget, &mut |_| ControlFlow::Continue(()));
+            assert_eq!((ended, budget.left()), (Visit::Done, 100), "{pattern}");
+        }
+        assert_eq!(found(&s, "*/*/*/*", 100_000).0.len(), 2000);
     }
 
     #[test]

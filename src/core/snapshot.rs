@@ -157,6 +157,9 @@ pub struct Snapshot {
     entries: OrdMap<PathKey, Arc<Entry>>,
     /// How many entries have a given label at a given depth ([`presence_key`]).
     presence: HashMap<u64, u32>,
+    /// How many entries have each number of path segments (index: segments - 1), so a name
+    /// deeper than every key is known to match nothing without a look.
+    depths: Arc<Vec<u32>>,
     serial: u32,
 }
 
@@ -271,8 +274,22 @@ impl Snapshot {
         }
     }
 
-    /// Counts the labels of a path that came (`added`) or went.
+    /// Counts the labels and the depth of a path that came (`added`) or went.
     fn count_labels(&mut self, path: &str, added: bool) {
+        let segments = path.split('/').count();
+        let depths = Arc::make_mut(&mut self.depths);
+        if depths.len() < segments {
+            depths.resize(segments, 0);
+        }
+        let count = &mut depths[segments - 1];
+        *count = if added {
+            count.saturating_add(1)
+        } else {
+            count.saturating_sub(1)
+        };
+        while depths.last() == Some(&0) {
+            depths.pop();
+        }
         for (depth, label) in path.split('/').enumerate() {
             let key = presence_key(depth, label);
             let count = self.presence.get(&key).copied().unwrap_or(0);
@@ -288,6 +305,11 @@ impl Snapshot {
                 }
             }
         }
+    }
+
+    /// The most path segments any entry has (0 when there is none).
+    pub fn max_depth(&self) -> usize {
+        self.depths.len()
     }
 
     /// True when some entry has `label` at `depth`.
@@ -442,6 +464,21 @@ mod tests {
             }],
         );
         assert!(!s.has_label(1, "x") && s.has_label(2, "c"));
+    }
+
+    #[test]
+    fn the_deepest_key_sets_the_depth_and_its_removal_lowers_it() {
+        let s = snap(&["a/b", "a/b/c/d", "a/b/c/e", "x"]);
+        assert_eq!(s.max_depth(), 4);
+        let delete = |key: &str| Change::Delete {
+            key: format!("/skydns/{key}"),
+        };
+        let (one_left, _) = s.with_changes("skydns", 2, vec![delete("a/b/c/d")]);
+        assert_eq!((one_left.max_depth(), s.max_depth()), (4, 4));
+        let (shallow, _) = one_left.with_changes("skydns", 3, vec![delete("a/b/c/e")]);
+        assert_eq!(shallow.max_depth(), 2);
+        let (empty, _) = shallow.with_changes("skydns", 4, vec![delete("a/b"), delete("x")]);
+        assert_eq!(empty.max_depth(), 0);
     }
 
     #[test]

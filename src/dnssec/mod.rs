@@ -28,7 +28,8 @@ use crate::config::RuntimeConfig;
 use crate::core::{Denial, Reply, Request, Source};
 use cache::{RrsetKey, SigCache};
 pub use key::{KeyError, SignError, ZoneKey};
-use sign::{sign_rrset, CanonicalRdata, Window};
+pub use sign::CanonicalRdata;
+use sign::{sign_rrset, Window};
 
 /// The zone key and its signature cache.
 pub struct Signer {
@@ -189,16 +190,20 @@ impl Signer {
         }
     }
 
-    /// The RRSIG of `rrset` (one owner, type, class and TTL) at `now` (Unix seconds): a cached
-    /// one whose original TTL covers the RRset's TTL (which counts down for leased records)
-    /// with its TTL set to the RRset's, else a new signature.
-    pub fn rrsig(&self, rrset: &[Record], now: u64) -> Result<Record, SignError> {
+    /// The RRSIG of `rrset` (one owner, type, class and TTL; its canonical RDATA is `rdata`) at
+    /// `now` (Unix seconds): a cached one whose original TTL covers the RRset's TTL (which
+    /// counts down for leased records) with its TTL set to the RRset's, else a new signature.
+    pub fn rrsig(
+        &self,
+        rrset: &[Record],
+        rdata: &CanonicalRdata,
+        now: u64,
+    ) -> Result<Record, SignError> {
         let window = Window::at(now);
-        let rdata = CanonicalRdata::of(rrset)?;
         let key = self
             .cache
             .enabled()
-            .then(|| RrsetKey::new(rrset, self.key.key_tag, &rdata))
+            .then(|| RrsetKey::new(rrset, self.key.key_tag, rdata))
             .flatten();
         let ttl = rrset[0].ttl;
         let cached = key.as_ref().and_then(|k| self.cache.get(k, now));
@@ -213,7 +218,7 @@ impl Signer {
             self.misses.fetch_add(1, Ordering::Relaxed);
         }
         self.signed.fetch_add(1, Ordering::Relaxed);
-        let rrsig = sign_rrset(&self.key, rrset, &rdata, window)?;
+        let rrsig = sign_rrset(&self.key, rrset, rdata, window)?;
         if let Some(key) = key {
             self.cache.put(key, rrsig.clone(), window);
         }
@@ -245,7 +250,10 @@ mod tests {
             Record::from_rdata(name, ttl, RData::A("10.0.0.1".parse().unwrap()))
         };
         let sign = |ttl| {
-            let rrsig = signer.rrsig(&[a(ttl)], NOW).unwrap();
+            let rrset = [a(ttl)];
+            let rrsig = signer
+                .rrsig(&rrset, &CanonicalRdata::of(&rrset).unwrap(), NOW)
+                .unwrap();
             let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &rrsig.data else {
                 panic!("not an RRSIG")
             };
@@ -276,7 +284,12 @@ mod tests {
         use hickory_proto::serialize::binary::BinEncodable;
         a.emit(&mut enc).unwrap();
         let before = enc.offset();
-        signer.rrsig(&[a], NOW).unwrap().emit(&mut enc).unwrap();
+        let rrset = [a];
+        signer
+            .rrsig(&rrset, &CanonicalRdata::of(&rrset).unwrap(), NOW)
+            .unwrap()
+            .emit(&mut enc)
+            .unwrap();
         assert_eq!(enc.offset() - before, signer.rrsig_len());
     }
 }

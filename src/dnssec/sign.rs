@@ -64,9 +64,26 @@ impl CanonicalRdata {
             spans.push(bytes.len()..bytes.len() + one.len());
             bytes.extend_from_slice(&one);
         }
+        Ok(CanonicalRdata::ordered(bytes, spans))
+    }
+
+    /// The canonical RDATA of an RRset from RDATA already in canonical form (as a message
+    /// carries it for types without names, or with lowercase names never compressed).
+    pub fn from_wire<'a>(rdatas: impl Iterator<Item = &'a [u8]>) -> CanonicalRdata {
+        let mut bytes = Vec::new();
+        let mut spans = Vec::new();
+        for one in rdatas {
+            spans.push(bytes.len()..bytes.len() + one.len());
+            bytes.extend_from_slice(one);
+        }
+        CanonicalRdata::ordered(bytes, spans)
+    }
+
+    /// Sorts the spans of `bytes` into canonical order and drops repeats.
+    fn ordered(bytes: Vec<u8>, mut spans: Vec<Range<usize>>) -> CanonicalRdata {
         spans.sort_by(|a, b| bytes[a.clone()].cmp(&bytes[b.clone()]));
         spans.dedup_by(|a, b| bytes[a.clone()] == bytes[b.clone()]);
-        Ok(CanonicalRdata { bytes, spans })
+        CanonicalRdata { bytes, spans }
     }
 
     /// Each RDATA, in canonical order.
