@@ -64,7 +64,37 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
 
 #[cfg(test)]
 mod tests {
-    use super::percentage;
+    use std::time::Instant;
+
+    use super::{answer, percentage};
+    use crate::config::RuntimeConfig;
+    use crate::core::answer::{name, Ctx};
+    use crate::core::outcome::Externals;
+    use crate::core::snapshot::test_snapshot;
+
+    /// SRV answer and glue counts for 100 services in a reply with `room` bytes.
+    fn counts(room: usize) -> (usize, usize) {
+        let keys: Vec<String> = (0..100).map(|i| format!("local/skydns/web/s{i}")).collect();
+        let snap = test_snapshot(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        let cfg = RuntimeConfig::default();
+        let externals = Externals::none();
+        let mut ctx = Ctx::new(&snap, &cfg, &externals, Instant::now()).with_room(room);
+        let owner = name("web.skydns.local.").unwrap();
+        let (answers, glue) = answer(&mut ctx, "web.skydns.local.", &owner).unwrap();
+        (answers.len(), glue.len())
+    }
+
+    #[test]
+    fn glue_is_built_only_while_the_reply_has_room() {
+        assert_eq!(counts(65_000), (100, 100));
+        // The SRV records take 3,990 bytes at least (12 + 6 + the target, `s0.web.skydns.local.`
+        // and the like: 10 of 21 bytes, 90 of 22). Filled by them, the reply gets no glue.
+        let (answers, glue) = counts(1_000);
+        assert!(answers < 100 && glue == 0, "{answers} {glue}");
+        assert_eq!(counts(3_990), (100, 0));
+        // Room for ten address records (16 bytes each) after them.
+        assert_eq!(counts(3_990 + 10 * 16), (100, 10));
+    }
 
     #[test]
     fn weights_are_percentages_rounded_down() {
