@@ -351,20 +351,25 @@ impl Snapshot {
     }
 
     /// The entry at `path` and every entry below it, in index order. The root (empty path)
-    /// is every entry.
-    pub fn subtree<'a>(&'a self, path: &str) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
-        let exact = self.exact(path);
-        let below = if path.is_empty() {
-            self.entries
-                .range::<_, PathStr>((Bound::Unbounded, Bound::Unbounded))
+    /// is every entry. In the index's order they are one run that starts at `path` itself
+    /// (`/` sorts below every other byte), so one seek finds them, with no bound to build.
+    pub fn subtree<'a, 'p>(
+        &'a self,
+        path: &'p str,
+    ) -> impl Iterator<Item = &'a Arc<Entry>> + use<'a, 'p> {
+        let from = if path.is_empty() {
+            Bound::Unbounded
         } else {
-            let (lo, hi) = (format!("{path}/"), format!("{path}\u{1}"));
-            self.entries.range::<_, PathStr>((
-                Bound::Included(PathStr::new(&lo)),
-                Bound::Excluded(PathStr::new(&hi)),
-            ))
+            Bound::Included(PathStr::new(path))
         };
-        exact.into_iter().chain(below.map(|(_, e)| e))
+        self.entries
+            .range::<_, PathStr>((from, Bound::Unbounded))
+            .take_while(move |(key, _)| {
+                key.0
+                    .strip_prefix(path)
+                    .is_some_and(|rest| path.is_empty() || rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|(_, entry)| entry)
     }
 
     /// The first entry at or after `bound` in index order (bounds are paths, possibly ending
@@ -443,6 +448,8 @@ mod tests {
         assert_eq!(paths(s.subtree("t/mx")), vec!["t/mx", "t/mx/a", "t/mx/b/c"]);
         assert_eq!(paths(s.subtree("t/mx2")), vec!["t/mx2/b"]);
         assert!(s.subtree("t/m").next().is_none());
+        assert!(s.subtree("t/mx/b/c/d").next().is_none());
+        assert_eq!(s.subtree("").count(), 6);
         assert_eq!(
             paths(s.subtree("t")),
             vec!["t/mx", "t/mx/a", "t/mx/b/c", "t/mx-1", "t/mx.1", "t/mx2/b"]
