@@ -35,7 +35,7 @@ pub enum CompileError {
 }
 
 /// The end (body offset) of one unit and how many records it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Unit {
     /// Offset just after the unit.
     pub end: u32,
@@ -44,7 +44,7 @@ pub struct Unit {
 }
 
 /// A run of equally long records (an address RRset) whose order turns per asker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rotation {
     /// Offset of the first record.
     pub start: u32,
@@ -55,7 +55,7 @@ pub struct Rotation {
 }
 
 /// The header bits that come from the answer, not from the asker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Bits {
     /// Authoritative answer.
     pub aa: bool,
@@ -87,6 +87,21 @@ pub struct Compiled {
     built_for: Option<u32>,
     /// Until when it may be sent (`None`: as long as its data).
     pub valid_until: Option<Instant>,
+}
+
+/// A compiled reply without its question (see [`Compiled::shape`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Shape<'a> {
+    header: &'a [u8],
+    question_end: u32,
+    after_question: &'a [u8],
+    units: &'a [Unit],
+    section_starts: [u32; 2],
+    rotations: &'a [Rotation],
+    bits: Bits,
+    ede: Option<&'a [u8]>,
+    built_for: Option<u32>,
+    valid_until: Option<Instant>,
 }
 
 /// How to compile a reply.
@@ -137,6 +152,25 @@ impl Compiled {
             &self.units[authority..additional],
             &self.units[additional..],
         ]
+    }
+
+    /// Everything of the reply but the question's bytes: two replies of the same shape
+    /// render the same for any asker (rendering writes the asker's question over the one
+    /// compiled, and every offset, compression pointers included, is the same).
+    pub fn shape(&self) -> Shape<'_> {
+        let question_end = self.question_end();
+        Shape {
+            header: &self.body[..HEADER_LEN],
+            question_end: self.question_end,
+            after_question: &self.body[question_end..],
+            units: &self.units,
+            section_starts: self.section_starts,
+            rotations: &self.rotations,
+            bits: self.bits,
+            ede: self.ede.as_deref(),
+            built_for: self.built_for,
+            valid_until: self.valid_until,
+        }
     }
 
     /// True when it may still be sent at `now`.

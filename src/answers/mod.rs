@@ -292,4 +292,87 @@ mod tests {
         assert!(m.metadata.truncation);
         assert!(m.answers.is_empty() && m.additionals.is_empty());
     }
+
+    #[test]
+    fn replies_that_differ_only_in_the_question_are_shared_and_render_as_the_askers_own() {
+        use hickory_proto::serialize::binary::BinEncodable;
+
+        let snap = Arc::new(snapshot());
+        let cfg = RuntimeConfig::default();
+        let table = table::Table::new(snap.clone(), Arc::new(()), 1 << 20);
+        let now = Instant::now();
+        // Names that do not exist (of two lengths, one below `dns`, whose SOA MNAME
+        // `ns.dns.skydns.local` compresses into the question), one that exists, in two cases.
+        let names = [
+            "nothere.skydns.local.",
+            "notthat.skydns.local.",
+            "nope.skydns.local.",
+            "abc.dns.skydns.local.",
+            "xyz.dns.skydns.local.",
+            "a.skydns.local.",
+            "NoThere.SkyDNS.local.",
+        ];
+        let questions: Vec<(Request, table::Key)> = names
+            .iter()
+            .flat_map(|name| [RecordType::A, RecordType::AAAA, RecordType::SRV].map(|t| (name, t)))
+            .map(|(name, qtype)| {
+                let req = request(name, qtype, false);
+                let lowered = Name::from_ascii(name).unwrap().to_lowercase();
+                let key = table::Key {
+                    name: lowered.to_bytes().unwrap().into(),
+                    qtype: u16::from(qtype),
+                    qclass: 1,
+                    dnssec_ok: false,
+                    may_recurse: false,
+                };
+                (req, key)
+            })
+            .collect();
+        let compiled = |req: &Request, question: &mut Vec<u8>| {
+            let lowered = req.lowercased();
+            let Outcome::Reply(reply) =
+                crate::core::decide(&lowered, &snap, &cfg, &Externals::none(), now)
+            else {
+                panic!("not a reply")
+            };
+            let asker = asker_of(req, cfg.edns_payload, question);
+            compile_reply(&lowered, reply, &cfg, None, &asker, now, NOW).unwrap()
+        };
+        for (req, key) in &questions {
+            table.insert(key.clone(), Arc::new(compiled(req, &mut Vec::new())));
+        }
+        let held = |name: &str, qtype: RecordType| {
+            let (_, key) = questions
+                .iter()
+                .find(|(r, _)| r.message.queries[0].name().to_ascii() == name && r.qtype() == qtype)
+                .unwrap();
+            let key = table::KeyRef {
+                name: &key.name,
+                qtype: key.qtype,
+                qclass: 1,
+                dnssec_ok: false,
+                may_recurse: false,
+            };
+            table.get(&key).unwrap()
+        };
+        for (req, key) in &questions {
+            let mut question = Vec::new();
+            let own = compiled(req, &mut question);
+            let asker = asker_of(req, cfg.edns_payload, &mut question);
+            let (mut expected, mut got) = (Vec::new(), Vec::new());
+            assert!(own.render(&asker, cfg.edns_payload, 1, &mut expected));
+            let kept = held(&req.message.queries[0].name().to_ascii(), req.qtype());
+            assert!(kept.render(&asker, cfg.edns_payload, 1, &mut got));
+            assert_eq!(got, expected, "{:?}", key.name);
+        }
+        let shared =
+            |a: &str, b: &str| Arc::ptr_eq(&held(a, RecordType::A), &held(b, RecordType::A));
+        assert!(shared("nothere.skydns.local.", "notthat.skydns.local."));
+        assert!(Arc::ptr_eq(
+            &held("nothere.skydns.local.", RecordType::A),
+            &held("notthat.skydns.local.", RecordType::SRV)
+        ));
+        assert!(!shared("nothere.skydns.local.", "nope.skydns.local."));
+        assert!(!shared("abc.dns.skydns.local.", "nothere.skydns.local."));
+    }
 }

@@ -2,9 +2,12 @@
 //! A new snapshot or a reload starts a new, empty table (a change is never answered with old
 //! data once published); replies are compiled on first use. The table is bounded in bytes and
 //! evicts with quick_cache's scan-resistant policy, so a flood of one-off names cannot push
-//! out the names that are asked again and again.
+//! out the names that are asked again and again. Replies that differ only in their question
+//! (NXDOMAIN and NODATA for names of one length, answers whose owners all point at the
+//! question) are held once and shared: a flood of distinct names that do not exist costs each
+//! name its key and a slot, not a reply.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
@@ -106,23 +109,60 @@ impl Equivalent<Key> for KeyRef<'_> {
     }
 }
 
+/// A reply held for a question: its own, or one it shares with other questions whose replies
+/// differ from it only in the question (a flood of names that do not exist all get the same
+/// NXDOMAIN, apart from the name asked).
+#[derive(Debug, Clone)]
+struct Held {
+    reply: Arc<Compiled>,
+    /// The reply was found among the shared replies, which weigh it once for all.
+    shared: bool,
+}
+
 /// Weighs an entry by the memory it takes: its key and reply, and what holding them costs.
 #[derive(Debug, Clone, Copy)]
 struct Bytes;
 
 /// Memory an entry takes beyond its key and reply: the cache's slot, index and share of
-/// remembered evictions, the reply's reference count and the allocator's rounding (measured
-/// with a counting allocator over the benchmark's workloads: 138 bytes per entry).
-const ENTRY_OVERHEAD: usize = 144;
+/// remembered evictions, and the allocator's rounding of the key's name. With
+/// [`REPLY_OVERHEAD`], measured with jemalloc by `tests/answer_table_memory.rs` (which fails
+/// when the table reports less than it holds).
+const ENTRY_OVERHEAD: usize = 96;
 
-impl Weighter<Key, Arc<Compiled>> for Bytes {
-    fn weight(&self, key: &Key, value: &Arc<Compiled>) -> u64 {
-        (key.name.len() + std::mem::size_of::<Key>() + value.weight() + ENTRY_OVERHEAD) as u64
+/// Memory a reply of its own takes beyond [`Compiled::weight`]: its reference counts and the
+/// allocator's rounding of its three allocations.
+const REPLY_OVERHEAD: usize = 32;
+
+impl Weighter<Key, Held> for Bytes {
+    fn weight(&self, key: &Key, held: &Held) -> u64 {
+        let reply = if held.shared {
+            0
+        } else {
+            held.reply.weight() + REPLY_OVERHEAD
+        };
+        (key.name.len() + std::mem::size_of::<Key>() + ENTRY_OVERHEAD + reply) as u64
+    }
+}
+
+/// Weighs a shared reply.
+#[derive(Debug, Clone, Copy)]
+struct SharedBytes;
+
+impl Weighter<u64, Arc<Compiled>> for SharedBytes {
+    fn weight(&self, _: &u64, reply: &Arc<Compiled>) -> u64 {
+        (std::mem::size_of::<u64>() + ENTRY_OVERHEAD + reply.weight() + REPLY_OVERHEAD) as u64
     }
 }
 
 /// Bytes of a typical entry (an address answer), for sizing the table's first allocation.
 const TYPICAL_ENTRY_BYTES: u64 = 384;
+
+/// The part of the table's bytes that holds shared replies, and its most.
+const SHARED_PART: u64 = 64;
+const SHARED_MAX_BYTES: u64 = 64 * 1024;
+
+/// The largest reply offered for sharing (larger ones are answers that name their owner).
+const SHAREABLE_WEIGHT: usize = 1024;
 
 /// The compiled replies of one snapshot and one configuration (of type `S`, opaque here: it
 /// is compared by identity).
@@ -131,23 +171,29 @@ pub struct Table<S> {
     pub snapshot: Arc<Snapshot>,
     /// The configuration they were made with.
     pub serving: Arc<S>,
-    entries: Option<Cache<Key, Arc<Compiled>, Bytes>>,
+    entries: Option<Cache<Key, Held, Bytes>>,
+    /// Replies that several questions may share, by a hash of their shape.
+    shared: Option<Cache<u64, Arc<Compiled>, SharedBytes>>,
 }
 
 impl<S> Table<S> {
     /// An empty table for `snapshot` and `serving`, holding at most `bytes` (0: nothing is
     /// kept, every reply is compiled for its query).
     pub fn new(snapshot: Arc<Snapshot>, serving: Arc<S>, bytes: u64) -> Self {
-        let entries = (bytes > 0).then(|| {
+        let shared_bytes = (bytes / SHARED_PART).min(SHARED_MAX_BYTES);
+        let cache = |bytes: u64| {
             let items = usize::try_from(bytes / TYPICAL_ENTRY_BYTES)
                 .unwrap_or(1)
                 .max(16);
-            Cache::with_weighter(items, bytes, Bytes)
-        });
+            (bytes > 0).then_some((items, bytes))
+        };
         Table {
             snapshot,
             serving,
-            entries,
+            entries: cache(bytes - shared_bytes)
+                .map(|(items, bytes)| Cache::with_weighter(items, bytes, Bytes)),
+            shared: cache(shared_bytes)
+                .map(|(items, bytes)| Cache::with_weighter(items, bytes, SharedBytes)),
         }
     }
 
@@ -158,13 +204,40 @@ impl<S> Table<S> {
 
     /// The compiled reply for `key`, if one is held.
     pub fn get(&self, key: &KeyRef<'_>) -> Option<Arc<Compiled>> {
-        self.entries.as_ref()?.get(key)
+        self.entries.as_ref()?.get(key).map(|held| held.reply)
     }
 
-    /// Keeps `compiled` for `key`.
+    /// Keeps `compiled` for `key`, shared with the replies of other questions when it differs
+    /// from one of them only in the question.
     pub fn insert(&self, key: Key, compiled: Arc<Compiled>) {
         if let Some(entries) = &self.entries {
-            entries.insert(key, compiled);
+            entries.insert(key, self.share(compiled));
+        }
+    }
+
+    /// The shared reply of the same shape as `compiled`, or `compiled` (offered for sharing).
+    fn share(&self, compiled: Arc<Compiled>) -> Held {
+        let own = |reply| Held {
+            reply,
+            shared: false,
+        };
+        let Some(shared) = &self.shared else {
+            return own(compiled);
+        };
+        if compiled.weight() > SHAREABLE_WEIGHT {
+            return own(compiled);
+        }
+        let shape = compiled.shape();
+        let print = foldhash::quality::FixedState::default().hash_one(&shape);
+        match shared.get(&print) {
+            Some(reply) if reply.shape() == shape => Held {
+                reply,
+                shared: true,
+            },
+            _ => {
+                shared.insert(print, compiled.clone());
+                own(compiled)
+            }
         }
     }
 
@@ -181,5 +254,6 @@ impl<S> Table<S> {
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
         self.entries.as_ref().map_or(0, Cache::weight)
+            + self.shared.as_ref().map_or(0, Cache::weight)
     }
 }
