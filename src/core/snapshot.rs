@@ -17,7 +17,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Instant;
 
-use imbl::{HashMap, OrdMap};
+use imbl::{HashMap, OrdSet};
 
 use super::path::key_to_path;
 use super::service::{Service, ServiceError};
@@ -26,8 +26,8 @@ use super::service::{Service, ServiceError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The lowercased key relative to the prefix, e.g. `local/skydns/east/production/rails`
-    /// (shared with the index).
-    pub path: Arc<str>,
+    /// (the index's key: entries are ordered by it).
+    pub path: Box<str>,
     /// The service stored there.
     pub service: Service,
     /// When the key's lease (etcd) runs out; the record TTL never exceeds what is left of it.
@@ -117,23 +117,38 @@ impl PartialOrd for PathStr {
     }
 }
 
-/// An owned key of the index.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PathKey(Arc<str>);
+/// An element of the index: an entry, ordered and found by its path (the index holds one
+/// pointer per service, its key being the entry's own path).
+#[derive(Debug, Clone)]
+struct Indexed(Arc<Entry>);
 
-impl Borrow<PathStr> for PathKey {
+impl Indexed {
+    fn path(&self) -> &PathStr {
+        PathStr::new(&self.0.path)
+    }
+}
+
+impl Borrow<PathStr> for Indexed {
     fn borrow(&self) -> &PathStr {
-        PathStr::new(&self.0)
+        self.path()
     }
 }
 
-impl Ord for PathKey {
+impl PartialEq for Indexed {
+    fn eq(&self, other: &Self) -> bool {
+        self.path() == other.path()
+    }
+}
+
+impl Eq for Indexed {}
+
+impl Ord for Indexed {
     fn cmp(&self, other: &Self) -> Ordering {
-        PathStr::new(&self.0).cmp(PathStr::new(&other.0))
+        self.path().cmp(other.path())
     }
 }
 
-impl PartialOrd for PathKey {
+impl PartialOrd for Indexed {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
@@ -154,7 +169,7 @@ const PRESENCE_HASH: std::hash::BuildHasherDefault<std::collections::hash_map::D
 /// An immutable view of every service under the prefix.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    entries: OrdMap<PathKey, Arc<Entry>>,
+    entries: OrdSet<Indexed>,
     /// How many entries have a given label at a given depth ([`presence_key`]).
     presence: HashMap<u64, u32>,
     /// How many entries have each number of path segments (index: segments - 1), so a name
@@ -217,13 +232,14 @@ impl Snapshot {
                     key,
                     lease_deadline,
                 } => {
-                    let entry = key_to_path(prefix, &key)
-                        .and_then(|p| snap.entries.get_mut(PathStr::new(&p)));
-                    if let Some(entry) = entry {
-                        *entry = Arc::new(Entry {
+                    let entry =
+                        key_to_path(prefix, &key).and_then(|p| snap.entries.get(PathStr::new(&p)));
+                    if let Some(Indexed(entry)) = entry {
+                        let moved = Entry {
                             lease_deadline,
                             ..Entry::clone(entry)
-                        });
+                        };
+                        snap.entries.insert(Indexed(Arc::new(moved)));
                     }
                 }
             }
@@ -247,18 +263,14 @@ impl Snapshot {
         }
         match Service::parse(value) {
             Ok(service) => {
-                let path: Arc<str> = Arc::from(path);
                 let entry = Entry {
-                    path: path.clone(),
+                    path: path.into_boxed_str(),
                     service,
                     lease_deadline,
                 };
-                if self
-                    .entries
-                    .insert(PathKey(path.clone()), Arc::new(entry))
-                    .is_none()
-                {
-                    self.count_labels(&path, true);
+                let entry = Arc::new(entry);
+                if self.entries.insert(Indexed(entry.clone())).is_none() {
+                    self.count_labels(&entry.path, true);
                 }
             }
             Err(error) => {
@@ -342,12 +354,14 @@ impl Snapshot {
 
     /// Every entry, in index order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Entry>> {
-        self.entries.values()
+        self.entries.iter().map(|Indexed(entry)| entry)
     }
 
     /// The service stored exactly at `path`.
     pub fn exact(&self, path: &str) -> Option<&Arc<Entry>> {
-        self.entries.get(PathStr::new(path))
+        self.entries
+            .get(PathStr::new(path))
+            .map(|Indexed(entry)| entry)
     }
 
     /// The entry at `path` and every entry below it, in index order. The root (empty path)
@@ -364,12 +378,13 @@ impl Snapshot {
         };
         self.entries
             .range::<_, PathStr>((from, Bound::Unbounded))
-            .take_while(move |(key, _)| {
-                key.0
+            .map(|Indexed(entry)| entry)
+            .take_while(move |entry| {
+                entry
+                    .path
                     .strip_prefix(path)
                     .is_some_and(|rest| path.is_empty() || rest.is_empty() || rest.starts_with('/'))
             })
-            .map(|(_, entry)| entry)
     }
 
     /// The first entry at or after `bound` in index order (bounds are paths, possibly ending
@@ -378,7 +393,7 @@ impl Snapshot {
         self.entries
             .range::<_, PathStr>((Bound::Included(PathStr::new(bound)), Bound::Unbounded))
             .next()
-            .map(|(_, e)| e)
+            .map(|Indexed(entry)| entry)
     }
 }
 
@@ -529,5 +544,25 @@ mod tests {
         );
         assert!(s.is_empty());
         assert!(rejected.is_empty());
+    }
+
+    #[test]
+    fn a_kept_alive_lease_moves_only_its_deadline() {
+        let s1 = snap(&["a/b", "a/c"]);
+        let later = Instant::now() + std::time::Duration::from_secs(30);
+        let (s2, _) = s1.with_changes(
+            "skydns",
+            2,
+            [Change::Lease {
+                key: "/skydns/a/b".into(),
+                lease_deadline: Some(later),
+            }],
+        );
+        let moved = s2.exact("a/b").unwrap();
+        assert_eq!(moved.lease_deadline, Some(later));
+        assert_eq!(moved.service, s1.exact("a/b").unwrap().service);
+        assert_eq!(s1.exact("a/b").unwrap().lease_deadline, None);
+        assert_eq!(paths(s2.subtree("a")), vec!["a/b", "a/c"]);
+        assert_eq!(s2.len(), 2);
     }
 }
