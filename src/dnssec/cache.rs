@@ -1,11 +1,13 @@
-//! The signature cache (`scache`): RRSIGs keyed by the whole RRset (lowercased owner, type,
+//! The signature cache (`scache`): signatures keyed by the whole RRset (lowercased owner, type,
 //! class and every rdata in canonical form) plus the key tag, so a changed record or a new
 //! key never gets an old signature. The TTL is left out of the key: a signature covers the
 //! original TTL written in it, so the signer reuses one for a TTL that counts down (leased
 //! records) and signs afresh only when the TTL grows beyond it. Bounded: two generations of at most `capacity / 2`
 //! entries each; when the young one is full the old one is dropped (an approximate LRU with
 //! O(1) work). A signature is reused only while more than half of its validity remains, so
-//! served signatures always have days left.
+//! served signatures always have days left. An entry keeps only what the RRSIG record cannot
+//! be rebuilt from without it: the signature, its validity window and its original TTL (the
+//! rest comes from the RRset and the key).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,16 +43,21 @@ impl RrsetKey {
     }
 }
 
-#[derive(Clone)]
-struct Entry {
-    rrsig: Record,
-    window: Window,
+/// A signature as the cache keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// When it was made valid.
+    pub window: Window,
+    /// The TTL it covers (the RRset's TTL when signed).
+    pub original_ttl: u32,
+    /// The signature bytes.
+    pub bytes: Box<[u8]>,
 }
 
 #[derive(Default)]
 struct Generations {
-    young: HashMap<RrsetKey, Entry>,
-    old: HashMap<RrsetKey, Entry>,
+    young: HashMap<RrsetKey, Signature>,
+    old: HashMap<RrsetKey, Signature>,
 }
 
 /// A bounded, thread-safe cache of RRSIG records.
@@ -73,8 +80,9 @@ impl SigCache {
         self.capacity > 0
     }
 
-    /// The cached RRSIG for `key`, if it still has more than half of its validity at `now`.
-    pub fn get(&self, key: &RrsetKey, now: u64) -> Option<Record> {
+    /// The cached signature for `key`, if it still has more than half of its validity at
+    /// `now`.
+    pub fn get(&self, key: &RrsetKey, now: u64) -> Option<Signature> {
         if self.capacity == 0 {
             return None;
         }
@@ -90,11 +98,11 @@ impl SigCache {
                 e
             }
         };
-        fresh(entry.window, now).then_some(entry.rrsig)
+        fresh(entry.window, now).then_some(entry)
     }
 
-    /// Remembers `rrsig` made with `window` for `key`.
-    pub fn put(&self, key: RrsetKey, rrsig: Record, window: Window) {
+    /// Remembers `signature` for `key`.
+    pub fn put(&self, key: RrsetKey, signature: Signature) {
         if self.capacity == 0 {
             return;
         }
@@ -103,7 +111,7 @@ impl SigCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         gens.old.remove(&key);
-        self.insert_young(&mut gens, key, Entry { rrsig, window });
+        self.insert_young(&mut gens, key, signature);
     }
 
     /// Number of cached signatures (never more than the capacity).
@@ -120,7 +128,7 @@ impl SigCache {
         self.len() == 0
     }
 
-    fn insert_young(&self, gens: &mut Generations, key: RrsetKey, entry: Entry) {
+    fn insert_young(&self, gens: &mut Generations, key: RrsetKey, entry: Signature) {
         let half = (self.capacity / 2).max(1);
         if gens.young.len() >= half && !gens.young.contains_key(&key) {
             gens.old = std::mem::take(&mut gens.young);
@@ -197,14 +205,18 @@ mod tests {
         let cache = SigCache::new(4);
         let now = 1_000_000;
         let window = Window::at(now);
-        let sig = a("s.", 1, [1, 1, 1, 1]);
+        let sig = Signature {
+            window,
+            original_ttl: 60,
+            bytes: vec![1; 64].into(),
+        };
         for i in 0..20u8 {
             let key = key(&[a("x.", 60, [10, 0, 0, i])], 1).unwrap();
-            cache.put(key, sig.clone(), window);
+            cache.put(key, sig.clone());
             assert!(cache.len() <= 4);
         }
         let last = key(&[a("x.", 60, [10, 0, 0, 19])], 1).unwrap();
-        assert!(cache.get(&last, now).is_some());
+        assert_eq!(cache.get(&last, now), Some(sig));
         assert!(cache.get(&last, now + VALIDITY / 2 - 3600).is_some());
         assert!(cache.get(&last, now + VALIDITY / 2 + 3600).is_none());
         assert!(SigCache::new(0).get(&last, now).is_none());

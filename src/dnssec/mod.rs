@@ -29,7 +29,7 @@ use crate::core::{Denial, Reply, Request, Source};
 use cache::{RrsetKey, SigCache};
 pub use key::{KeyError, SignError, ZoneKey};
 pub use sign::CanonicalRdata;
-use sign::{sign_rrset, Window};
+use sign::{rrsig_record, sign_rrset, Window};
 
 /// The zone key and its signature cache.
 pub struct Signer {
@@ -207,30 +207,19 @@ impl Signer {
             .flatten();
         let ttl = rrset[0].ttl;
         let cached = key.as_ref().and_then(|k| self.cache.get(k, now));
-        if let Some(mut rrsig) = cached.filter(|sig| original_ttl(sig) >= Some(ttl)) {
+        if let Some(signature) = cached.filter(|sig| sig.original_ttl >= ttl) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            // The cache key holds the owner lowercased: answer with the owner as asked.
-            rrsig.name = rrset[0].name.clone();
-            rrsig.ttl = ttl;
-            return Ok(rrsig);
+            return Ok(rrsig_record(&self.key, &rrset[0], signature));
         }
         if key.is_some() {
             self.misses.fetch_add(1, Ordering::Relaxed);
         }
         self.signed.fetch_add(1, Ordering::Relaxed);
-        let rrsig = sign_rrset(&self.key, rrset, rdata, window)?;
+        let signature = sign_rrset(&self.key, rrset, rdata, window)?;
         if let Some(key) = key {
-            self.cache.put(key, rrsig.clone(), window);
+            self.cache.put(key, signature.clone());
         }
-        Ok(rrsig)
-    }
-}
-
-/// The original TTL field of an RRSIG record.
-fn original_ttl(rrsig: &Record) -> Option<u32> {
-    match &rrsig.data {
-        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig.input().original_ttl),
-        _ => None,
+        Ok(rrsig_record(&self.key, &rrset[0], signature))
     }
 }
 

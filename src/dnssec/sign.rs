@@ -12,6 +12,7 @@ use hickory_proto::dnssec::rdata::{DNSSECRData, SigInput, RRSIG};
 use hickory_proto::rr::{Name, RData, Record, SerialNumber};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
+use super::cache::Signature;
 use super::key::{SignError, ZoneKey};
 
 /// How far inception lies before `now`.
@@ -93,21 +94,47 @@ impl CanonicalRdata {
 }
 
 /// Signs `rrset` (non-empty; one owner, type and class; one TTL), whose canonical RDATA is
-/// `rdata`, and returns the RRSIG record.
+/// `rdata`: the signature, to be made into a record by [`rrsig_record`].
 pub fn sign_rrset(
     key: &ZoneKey,
     rrset: &[Record],
     rdata: &CanonicalRdata,
     window: Window,
-) -> Result<Record, SignError> {
+) -> Result<Signature, SignError> {
     let first = rrset
         .first()
         .ok_or_else(|| SignError("empty RRset".into()))?;
-    let input = SigInput {
+    let input = sig_input(key, first, window, first.ttl);
+    let tbs = to_be_signed(&first.name, first.dns_class, &input, rdata)?;
+    Ok(Signature {
+        window,
+        original_ttl: first.ttl,
+        bytes: key.sign(&tbs)?.into(),
+    })
+}
+
+/// The RRSIG record of `signature` over the RRset whose first record is `first`, with the
+/// TTL of `first` (a signature served later, when a leased TTL has counted down, keeps its
+/// larger original TTL) and its owner in the letter case of `first`.
+pub fn rrsig_record(key: &ZoneKey, first: &Record, signature: Signature) -> Record {
+    let input = sig_input(key, first, signature.window, signature.original_ttl);
+    let rrsig = RRSIG::from_sig(input, signature.bytes.into_vec());
+    let mut record = Record::from_rdata(
+        first.name.clone(),
+        first.ttl,
+        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)),
+    );
+    record.dns_class = first.dns_class;
+    record
+}
+
+/// The RRSIG fields but the signature, for an RRset whose first record is `first`.
+fn sig_input(key: &ZoneKey, first: &Record, window: Window, original_ttl: u32) -> SigInput {
+    SigInput {
         type_covered: first.record_type(),
         algorithm: key.algorithm,
         num_labels: first.name.num_labels(),
-        original_ttl: first.ttl,
+        original_ttl,
         // RRSIG times are 32-bit serial numbers (RFC 4034 §3.1.5): truncation is the encoding.
         #[allow(clippy::cast_possible_truncation)]
         sig_expiration: SerialNumber::new(window.expiration as u32),
@@ -115,17 +142,7 @@ pub fn sign_rrset(
         sig_inception: SerialNumber::new(window.inception as u32),
         key_tag: key.key_tag,
         signer_name: key.zone.clone(),
-    };
-    let tbs = to_be_signed(&first.name, first.dns_class, &input, rdata)?;
-    let sig = key.sign(&tbs)?;
-    let rrsig = RRSIG::from_sig(input, sig);
-    let mut record = Record::from_rdata(
-        first.name.clone(),
-        first.ttl,
-        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)),
-    );
-    record.dns_class = first.dns_class;
-    Ok(record)
+    }
 }
 
 /// `bytes` of one encodable in canonical form (lowercase, uncompressed names).
