@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use hickory_proto::op::Message;
+use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
@@ -119,6 +119,9 @@ pub struct Options<'a> {
     pub cut_rrsets: bool,
     /// Until when the reply may be sent.
     pub valid_until: Option<Instant>,
+    /// The question as the asker sent it (wire format), when it is the message's question up
+    /// to letter case: written lowercased as it is instead of encoded from the message.
+    pub asked: Option<&'a [u8]>,
 }
 
 /// The size of a compiled reply in memory, for the answer table's bound.
@@ -196,8 +199,17 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
         rotations: Vec::new(),
     };
     writer.emit(|e| e.emit_vec(&[0; HEADER_LEN]))?;
-    for query in &message.queries {
-        writer.emit(|e| query.emit(e))?;
+    let raw = match (opts.asked, message.queries.as_slice()) {
+        (Some(asked), [query]) => RawQuestion::of(asked, query),
+        _ => None,
+    };
+    match raw {
+        Some(raw) => writer.emit(|e| raw.write(e))?,
+        None => {
+            for query in &message.queries {
+                writer.emit(|e| query.emit(e))?;
+            }
+        }
     }
     let question_end = writer.enc.offset();
     let answer = writer.section(&message.answers, Section::Answer)?;
@@ -257,6 +269,72 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
         built_for: (left_out || tc).then_some(offset(opts.body_limit)),
         valid_until: opts.valid_until,
     })
+}
+
+/// Most labels a wire name has (255 bytes, two per label at least).
+const MAX_LABELS: usize = 127;
+
+/// A question in wire format known to be a message's question up to letter case, and where
+/// its labels start.
+struct RawQuestion<'q> {
+    bytes: &'q [u8],
+    label_starts: [u8; MAX_LABELS],
+    labels: usize,
+    /// Offset of the root label (the name's last byte).
+    root: usize,
+}
+
+impl<'q> RawQuestion<'q> {
+    /// `asked` when it is `query` (name equal but for letter case, same type and class, nothing
+    /// after it).
+    fn of(asked: &'q [u8], query: &Query) -> Option<Self> {
+        let mut raw = RawQuestion {
+            bytes: asked,
+            label_starts: [0; MAX_LABELS],
+            labels: 0,
+            root: 0,
+        };
+        let mut expected = query.name().iter();
+        let mut at = 0;
+        loop {
+            let len = usize::from(*asked.get(at)?);
+            if len == 0 {
+                break;
+            }
+            let label = asked.get(at + 1..at + 1 + len)?;
+            if len > 63 || !expected.next()?.eq_ignore_ascii_case(label) {
+                return None;
+            }
+            *raw.label_starts.get_mut(raw.labels)? = u8::try_from(at).ok()?;
+            raw.labels += 1;
+            at += 1 + len;
+        }
+        let fixed = [
+            u16::from(query.query_type()),
+            u16::from(query.query_class()),
+        ];
+        let tail = asked.get(at + 1..)?;
+        let same_tail = tail.len() == 4
+            && tail[..2] == fixed[0].to_be_bytes()
+            && tail[2..] == fixed[1].to_be_bytes();
+        raw.root = at;
+        (at < 255 && expected.next().is_none() && same_tail).then_some(raw)
+    }
+
+    /// Writes the question lowercased (as the message holds it) and offers its name's
+    /// suffixes for compression, as encoding the message's question would.
+    fn write(&self, enc: &mut BinEncoder<'_>) -> Result<(), hickory_proto::ProtoError> {
+        let base = enc.offset();
+        let mut name = [0; 255];
+        let name = name.get_mut(..self.root).unwrap_or_default();
+        name.copy_from_slice(&self.bytes[..self.root]);
+        name.make_ascii_lowercase();
+        enc.emit_vec(name)?;
+        for &start in &self.label_starts[..self.labels] {
+            enc.store_label_pointer(base + usize::from(start), base + self.root);
+        }
+        enc.emit_vec(&self.bytes[self.root..])
+    }
 }
 
 /// A body offset or count as stored: bodies are at most 65,535 bytes.
@@ -532,6 +610,7 @@ mod tests {
             rotate: false,
             cut_rrsets: false,
             valid_until: None,
+            asked: None,
         };
         let mut buf = Vec::new();
         let mut writer = Writer {
@@ -603,5 +682,61 @@ mod tests {
             rdata_of(&[1, b'x', 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 1, 9]),
             Some(&[9][..])
         );
+    }
+
+    #[test]
+    fn a_question_written_as_asked_compiles_to_the_same_bytes_as_one_encoded() {
+        let compile_with = |message: &Message, asked: Option<&[u8]>| {
+            let opts = Options {
+                signer: None,
+                now_unix: 0,
+                body_limit: 65_535,
+                rotate: false,
+                cut_rrsets: false,
+                valid_until: None,
+                asked,
+            };
+            compile(message, &opts).unwrap().body
+        };
+        let encode = |name: &str, qtype: RecordType| {
+            let mut out = Vec::new();
+            Query::query(Name::from_ascii(name).unwrap(), qtype)
+                .emit(&mut BinEncoder::new(&mut out))
+                .unwrap();
+            out
+        };
+        let deep = format!("{}skydns.local.", "a.".repeat(118));
+        for (asked, held) in [
+            ("Web.SkyDNS.local.", "web.skydns.local."),
+            ("web.skydns.local.", "web.skydns.local."),
+            (".", "."),
+            (deep.as_str(), deep.as_str()),
+        ] {
+            let mut message = Message::query();
+            message.add_query(Query::query(
+                Name::from_ascii(held).unwrap(),
+                RecordType::SRV,
+            ));
+            // Owners and targets that compress into the question.
+            message.answers = rrset(
+                held,
+                vec![
+                    srv(&format!("x.{}", held.trim_start_matches('.')), 80),
+                    srv("other.example.", 81),
+                ],
+            );
+            let encoded = compile_with(&message, None);
+            let raw = encode(asked, RecordType::SRV);
+            assert_eq!(compile_with(&message, Some(&raw)), encoded, "{asked}");
+            // Another name, type or trailing bytes: encoded from the message instead.
+            for other in [
+                encode("web.skydns.locax.", RecordType::SRV),
+                encode(asked, RecordType::A),
+                [raw.as_slice(), &[0]].concat(),
+                raw[..raw.len() - 1].to_vec(),
+            ] {
+                assert_eq!(compile_with(&message, Some(&other)), encoded, "{asked}");
+            }
+        }
     }
 }

@@ -79,6 +79,7 @@ pub fn compile_reply(
             rotate: cfg.round_robin,
             cut_rrsets: req.transport == Transport::Tcp,
             valid_until,
+            asked: Some(asker.question),
         },
     )
 }
@@ -100,6 +101,7 @@ pub fn encode_message(
             rotate: false,
             cut_rrsets: false,
             valid_until: None,
+            asked: None,
         },
     )?;
     compiled.render(asker, our_payload, 0, out);

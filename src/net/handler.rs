@@ -268,7 +268,11 @@ impl Handler {
         arrival.tally.qtype = Some(u16::from(req.qtype()));
         arrival.tally.dnssec_ok = req.dnssec_ok();
         let mut question = Vec::new();
-        let mut asker = asker_of(&req, cfg.edns_payload, &mut question);
+        // A query of the common shape has its question at hand; another is encoded again.
+        let mut asker = match &asked {
+            Some(asked) => asker_from(asked, transport, cfg),
+            None => asker_of(&req, cfg.edns_payload, &mut question),
+        };
         asker.cookie = self.cookie(received(&req), arrival);
         if !self.store.is_loaded() {
             let reply = servfail(&req, cfg, Some(ExtendedError::NotReady));
