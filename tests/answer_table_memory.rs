@@ -1,7 +1,7 @@
 //! The answer table's bound in bytes is honest: what it reports holding is close to what the
 //! allocator (jemalloc, the daemon's) really holds for it, for replies of their own (address
 //! answers) and for replies shared by many questions (NXDOMAIN for names that do not exist);
-//! and the default 4 MiB holds a flood of 20,000 distinct NXDOMAIN names.
+//! and 4 MiB holds a flood of 20,000 distinct NXDOMAIN names.
 #![cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -134,6 +134,21 @@ fn the_tables_bytes_are_what_the_allocator_holds() {
     let (len, reported, held) = fill(4 << 20, &absent);
     assert_eq!(len, absent.len(), "20,000 NXDOMAIN names fit 4 MiB");
     assert_honest("20,000 NXDOMAIN", reported, held);
+
+    // More names than fit: the table evicts and remembers the evicted (its ghosts), and its
+    // slots grow in steps; at every size what it holds stays within what it reports.
+    for mib in [1, 2, 3, 4, 6, 8] {
+        let flood: Vec<String> = (0..mib * 20_000)
+            .map(|i| format!("f{:06x}.skydns.local.", i * 7919 % 0xff_ffff))
+            .collect();
+        let (len, reported, held) = fill(mib << 20, &flood);
+        assert!(len < flood.len());
+        assert_honest(
+            &format!("{} NXDOMAIN names in {mib} MiB", flood.len()),
+            reported,
+            held,
+        );
+    }
 
     let present: Vec<String> = (0..SERVICES)
         .map(|i| format!("s{i}.skydns.local."))
