@@ -295,14 +295,77 @@ mod tests {
         assert!(m.answers.is_empty() && m.additionals.is_empty());
     }
 
+    /// The table key of `name` (any case) and `qtype`, without DO.
+    fn table_key(name: &str, qtype: RecordType) -> table::Key {
+        use hickory_proto::serialize::binary::BinEncodable;
+        let lowered = Name::from_ascii(name).unwrap().to_lowercase();
+        table::Key {
+            name: lowered.to_bytes().unwrap().into(),
+            qtype: u16::from(qtype),
+            qclass: 1,
+            dnssec_ok: false,
+            may_recurse: false,
+        }
+    }
+
+    /// The reply `req` gets from `snap`, compiled (its asker's question left in `question`).
+    fn compiled_reply(req: &Request, snap: &Snapshot, question: &mut Vec<u8>) -> Compiled {
+        let cfg = RuntimeConfig::default();
+        let lowered = req.lowercased();
+        let now = Instant::now();
+        let Outcome::Reply(reply) =
+            crate::core::decide(&lowered, snap, &cfg, &Externals::none(), now)
+        else {
+            panic!("not a reply")
+        };
+        let asker = asker_of(req, cfg.edns_payload, question);
+        compile_reply(&lowered, reply, &cfg, None, &asker, now, NOW).unwrap()
+    }
+
+    /// What `table` holds for `key`.
+    fn held(table: &table::Table<()>, key: &table::Key) -> Option<Arc<Compiled>> {
+        table.get(&table::KeyRef {
+            name: &key.name,
+            qtype: key.qtype,
+            qclass: key.qclass,
+            dnssec_ok: key.dnssec_ok,
+            may_recurse: key.may_recurse,
+        })
+    }
+
+    #[test]
+    fn a_flood_of_one_off_names_leaves_the_names_asked_again_and_again() {
+        let snap = Arc::new(snapshot());
+        let table = table::Table::new(snap.clone(), Arc::new(()), 256 << 10);
+        let keep = |name: &str| {
+            let req = request(name, RecordType::A, false);
+            let reply = compiled_reply(&req, &snap, &mut Vec::new());
+            table.insert(table_key(name, RecordType::A), Arc::new(reply));
+        };
+        let popular: Vec<String> = (0..20).map(|i| format!("{i}.big.skydns.local.")).collect();
+        for name in &popular {
+            keep(name);
+        }
+        for _ in 0..3 {
+            for name in &popular {
+                assert!(held(&table, &table_key(name, RecordType::A)).is_some());
+            }
+        }
+        // Ten times more one-off names than the table holds.
+        for i in 0..15_000 {
+            keep(&format!("x{i}.skydns.local."));
+        }
+        for name in &popular {
+            let kept = held(&table, &table_key(name, RecordType::A));
+            assert!(kept.is_some(), "{name} was pushed out by names asked once");
+        }
+    }
+
     #[test]
     fn replies_that_differ_only_in_the_question_are_shared_and_render_as_the_askers_own() {
-        use hickory_proto::serialize::binary::BinEncodable;
-
         let snap = Arc::new(snapshot());
         let cfg = RuntimeConfig::default();
         let table = table::Table::new(snap.clone(), Arc::new(()), 1 << 20);
-        let now = Instant::now();
         // Names that do not exist (of two lengths, one below `dns`, whose SOA MNAME
         // `ns.dns.skydns.local` compresses into the question), one that exists, in two cases.
         let names = [
@@ -317,49 +380,16 @@ mod tests {
         let questions: Vec<(Request, table::Key)> = names
             .iter()
             .flat_map(|name| [RecordType::A, RecordType::AAAA, RecordType::SRV].map(|t| (name, t)))
-            .map(|(name, qtype)| {
-                let req = request(name, qtype, false);
-                let lowered = Name::from_ascii(name).unwrap().to_lowercase();
-                let key = table::Key {
-                    name: lowered.to_bytes().unwrap().into(),
-                    qtype: u16::from(qtype),
-                    qclass: 1,
-                    dnssec_ok: false,
-                    may_recurse: false,
-                };
-                (req, key)
-            })
+            .map(|(name, qtype)| (request(name, qtype, false), table_key(name, qtype)))
             .collect();
-        let compiled = |req: &Request, question: &mut Vec<u8>| {
-            let lowered = req.lowercased();
-            let Outcome::Reply(reply) =
-                crate::core::decide(&lowered, &snap, &cfg, &Externals::none(), now)
-            else {
-                panic!("not a reply")
-            };
-            let asker = asker_of(req, cfg.edns_payload, question);
-            compile_reply(&lowered, reply, &cfg, None, &asker, now, NOW).unwrap()
-        };
         for (req, key) in &questions {
-            table.insert(key.clone(), Arc::new(compiled(req, &mut Vec::new())));
+            let reply = compiled_reply(req, &snap, &mut Vec::new());
+            table.insert(key.clone(), Arc::new(reply));
         }
-        let held = |name: &str, qtype: RecordType| {
-            let (_, key) = questions
-                .iter()
-                .find(|(r, _)| r.message.queries[0].name().to_ascii() == name && r.qtype() == qtype)
-                .unwrap();
-            let key = table::KeyRef {
-                name: &key.name,
-                qtype: key.qtype,
-                qclass: 1,
-                dnssec_ok: false,
-                may_recurse: false,
-            };
-            table.get(&key).unwrap()
-        };
+        let held = |name: &str, qtype: RecordType| held(&table, &table_key(name, qtype)).unwrap();
         for (req, key) in &questions {
             let mut question = Vec::new();
-            let own = compiled(req, &mut question);
+            let own = compiled_reply(req, &snap, &mut question);
             let asker = asker_of(req, cfg.edns_payload, &mut question);
             let (mut expected, mut got) = (Vec::new(), Vec::new());
             assert!(own.render(&asker, cfg.edns_payload, 1, &mut expected));

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# How well the answer table keeps what bench-compare's workloads ask (a benchmark, not a test):
+# one release skydns on the file store with bench-compare's data for N services (default
+# 100,000), its default answer table, and dnsperf running the workloads one after the other in
+# bench-compare's order, each for SECONDS_PER_RUN (default 8) twice, as bench-compare does (a
+# throughput run, then a latency run). Prints per run the queries per second, the server's CPU
+# share and the answer table's hits and misses (from /metrics). skydns runs on core 0 and
+# dnsperf on core 1; every packet stays on 127.0.0.1 (--no-rec).
+#
+#   bash scripts/bench-table-hits.sh [N]      SKYDNS_FLAGS="--answer-cache=16MiB" to compare
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-100000}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-8}"
+SKYDNS_FLAGS="${SKYDNS_FLAGS:-}"
+
+bash scripts/deps.sh build dnsperf bind9-dnsutils curl
+cargo build --release --quiet --bin skydns --example bench_data
+source scripts/bench-workdir.sh
+target/release/examples/bench_data write "$work" "$N" 1
+
+port=$((20000 + RANDOM % 10000))
+metrics=$((port + 1))
+# shellcheck disable=SC2086 # SKYDNS_FLAGS holds separate flags
+taskset -c 0 target/release/skydns --file "$work/services.json" --no-rec \
+  --addr "127.0.0.1:$port" --metrics-addr "127.0.0.1:$metrics" --log stderr $SKYDNS_FLAGS \
+  2>"$work/skydns.log" &
+pid=$!
+for _ in $(seq 300); do
+  dig @127.0.0.1 -p "$port" +tries=1 +time=1 skydns.local SOA 2>/dev/null |
+    grep -q "status: NOERROR" && break
+  sleep 0.5
+done
+
+counts() {
+  curl -s "http://127.0.0.1:$metrics/metrics" | awk '
+    /^skydns_cache_hits_total\{cache="answer"\}/ { h = $2 }
+    /^skydns_cache_misses_total\{cache="answer"\}/ { m = $2 }
+    /^skydns_cache_entries\{cache="answer"\}/ { e = $2 }
+    END { print h + 0, m + 0, e + 0 }'
+}
+ticks() { sed -E 's/^.*\) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'; }
+
+echo "skydns $(git rev-parse --short HEAD), N=$N, flags: ${SKYDNS_FLAGS:-none}, $(date -u +%F)"
+printf '%-10s %8s %5s %9s %9s %8s %8s\n' workload QPS CPU hits misses "hit %" entries
+for name in a srv wildcard nxdomain mixed; do
+  for _ in 1 2; do
+    read -r h0 m0 _ <<<"$(counts)"
+    c0="$(ticks)"
+    t0="$(date +%s.%N)"
+    qps="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$work/q-$name" -l "$SECONDS_PER_RUN" \
+      -c 10 -q 100 2>&1 | awk '/Queries per second/ { printf "%d", $4 }')"
+    t1="$(date +%s.%N)"
+    c1="$(ticks)"
+    read -r h1 m1 entries <<<"$(counts)"
+    awk -v n="$name" -v q="$qps" -v c="$((c1 - c0))" -v t0="$t0" -v t1="$t1" \
+      -v hz="$(getconf CLK_TCK)" -v h="$((h1 - h0))" -v m="$((m1 - m0))" -v e="$entries" 'BEGIN {
+      rate = (h + m > 0) ? h * 100 / (h + m) : 0
+      printf "%-10s %8d %4.0f%% %9d %9d %7.1f%% %8d\n", n, q, c / hz / (t1 - t0) * 100, h, m,
+        rate, e
+    }'
+  done
+done
