@@ -34,10 +34,7 @@ run() { # run CACHE: measures every query with --answer-cache CACHE
   ./target/release/skydns --addr "127.0.0.1:$port" --file "$work/store.json" --no-rec \
     --dnssec "$work/$key" --answer-cache "$1" --log stderr 2>"$work/skydns.log" &
   pid=$!
-  for _ in $(seq 100); do
-    dig @127.0.0.1 -p "$port" +tries=1 +time=1 skydns.local SOA 2>/dev/null | grep -q "status: NOERROR" && break
-    sleep 0.1
-  done
+  wait_for_skydns "$port"
   python3 - "$pid" "$port" "$REPEAT" "$1" <<'EOF'
 import glob, socket, struct, sys
 pid, port, repeat, cache = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

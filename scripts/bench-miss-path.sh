@@ -63,11 +63,7 @@ measure() { # measure NAME FILE TRANSPORT: prints instructions per query
     "$binary" --addr "127.0.0.1:$port" --file "$work/store.json" --no-rec --answer-cache 0 \
     --metrics-addr "" --log stderr 2>"$work/out/$name.log" &
   pid=$!
-  for _ in $(seq 300); do
-    dig @127.0.0.1 -p "$port" +tries=1 +time=1 skydns.local SOA 2>/dev/null |
-      grep -q "status: NOERROR" && break
-    sleep 1
-  done
+  wait_for_skydns "$port"
   queries="$(dnsperf -s 127.0.0.1 -p "$port" -m "$mode" -d "$file" -n 1 -c 1 -q 20 2>&1 |
     sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p')"
   kill -TERM "$pid"

@@ -40,10 +40,7 @@ run() { # run LABEL FLAGS...: one skydns, every question flooded in turn
   ./target/release/skydns --addr "127.0.0.1:$port" --file "$work/store.json" --no-rec \
     --dnssec "$work/$key" --log stderr "$@" 2>"$work/skydns.log" &
   pid=$!
-  for _ in $(seq 100); do
-    dig @127.0.0.1 -p "$port" +tries=1 +time=1 skydns.local SOA 2>/dev/null | grep -q "status: NOERROR" && break
-    sleep 0.1
-  done
+  wait_for_skydns "$port"
   python3 - "$port" "$SECONDS_PER_RUN" "$QPS" "$label" <<'EOF'
 import select, socket, struct, sys, time
 port, seconds, qps, label = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

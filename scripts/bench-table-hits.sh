@@ -26,11 +26,7 @@ taskset -c 0 target/release/skydns --file "$work/services.json" --no-rec \
   --addr "127.0.0.1:$port" --metrics-addr "127.0.0.1:$metrics" --log stderr $SKYDNS_FLAGS \
   2>"$work/skydns.log" &
 pid=$!
-for _ in $(seq 300); do
-  dig @127.0.0.1 -p "$port" +tries=1 +time=1 skydns.local SOA 2>/dev/null |
-    grep -q "status: NOERROR" && break
-  sleep 0.5
-done
+wait_for_skydns "$port"
 
 counts() {
   curl -s "http://127.0.0.1:$metrics/metrics" | awk '

@@ -600,18 +600,23 @@ mod tests {
         RData::SRV(SRV::new(10, 50, port, Name::from_ascii(target).unwrap()))
     }
 
-    /// The canonical RDATA the compiler signs for `rrset`, written as a reply writes it, and
-    /// whether it was read back from the message.
-    fn compiled_rdata(rrset: &[Record]) -> (Vec<Vec<u8>>, bool) {
-        let opts = Options {
+    /// Options for an unsigned reply of any size, with the asker's question `asked`.
+    fn plain(asked: Option<&[u8]>) -> Options<'_> {
+        Options {
             signer: None,
             now_unix: 0,
             body_limit: 65_535,
             rotate: false,
             cut_rrsets: false,
             valid_until: None,
-            asked: None,
-        };
+            asked,
+        }
+    }
+
+    /// The canonical RDATA the compiler signs for `rrset`, written as a reply writes it, and
+    /// whether it was read back from the message.
+    fn compiled_rdata(rrset: &[Record]) -> (Vec<Vec<u8>>, bool) {
+        let opts = plain(None);
         let mut buf = Vec::new();
         let mut writer = Writer {
             enc: BinEncoder::new(&mut buf),
@@ -686,18 +691,8 @@ mod tests {
 
     #[test]
     fn a_question_written_as_asked_compiles_to_the_same_bytes_as_one_encoded() {
-        let compile_with = |message: &Message, asked: Option<&[u8]>| {
-            let opts = Options {
-                signer: None,
-                now_unix: 0,
-                body_limit: 65_535,
-                rotate: false,
-                cut_rrsets: false,
-                valid_until: None,
-                asked,
-            };
-            compile(message, &opts).unwrap().body
-        };
+        let compile_with =
+            |message: &Message, asked: Option<&[u8]>| compile(message, &plain(asked)).unwrap().body;
         let encode = |name: &str, qtype: RecordType| {
             let mut out = Vec::new();
             Query::query(Name::from_ascii(name).unwrap(), qtype)
