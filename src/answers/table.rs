@@ -2,10 +2,10 @@
 //! A new snapshot or a reload starts a new, empty table (a change is never answered with old
 //! data once published); replies are compiled on first use. The table is bounded in bytes and
 //! evicts with quick_cache's scan-resistant policy, so a flood of one-off names cannot push
-//! out the names that are asked again and again (half of it is kept for those). Replies that differ only in their question
-//! (NXDOMAIN and NODATA for names of one length, answers whose owners all point at the
-//! question) are held once and shared: a flood of distinct names that do not exist costs each
-//! name its key and a slot, not a reply.
+//! out the names that are asked again and again (half of it is kept for those). Replies that
+//! differ only in their question (NXDOMAIN and NODATA for names of one length, answers whose
+//! owners all point at the question) are held once and shared: a flood of distinct names that
+//! do not exist costs each name its key and a slot, not a reply.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -171,6 +171,33 @@ const SHARED_MAX_BYTES: u64 = 64 * 1024;
 /// The largest reply offered for sharing (larger ones are answers that name their owner).
 const SHAREABLE_WEIGHT: usize = 1024;
 
+/// A cache of at most `bytes` as `weighter` counts them, [`HOT_SHARE`] of it for entries asked
+/// again (`None` for 0 bytes).
+fn bounded<K, V, W>(bytes: u64, weighter: W) -> Option<Cache<K, V, W>>
+where
+    K: Eq + Hash,
+    V: Clone,
+    W: Weighter<K, V> + Clone,
+{
+    let items = usize::try_from(bytes / TYPICAL_ENTRY_BYTES)
+        .unwrap_or(1)
+        .max(16);
+    let options = OptionsBuilder::new()
+        .estimated_items_capacity(items)
+        .weight_capacity(bytes)
+        .hot_allocation(HOT_SHARE)
+        .build()
+        .ok()?;
+    (bytes > 0).then(|| {
+        Cache::with_options(
+            options,
+            weighter,
+            DefaultHashBuilder::default(),
+            DefaultLifecycle::default(),
+        )
+    })
+}
+
 /// The compiled replies of one snapshot and one configuration (of type `S`, opaque here: it
 /// is compared by identity).
 pub struct Table<S> {
@@ -188,31 +215,11 @@ impl<S> Table<S> {
     /// kept, every reply is compiled for its query).
     pub fn new(snapshot: Arc<Snapshot>, serving: Arc<S>, bytes: u64) -> Self {
         let shared_bytes = (bytes / SHARED_PART).min(SHARED_MAX_BYTES);
-        let cache = |bytes: u64| {
-            let items = usize::try_from(bytes / TYPICAL_ENTRY_BYTES)
-                .unwrap_or(1)
-                .max(16);
-            (bytes > 0).then_some((items, bytes))
-        };
         Table {
             snapshot,
             serving,
-            entries: cache(bytes - shared_bytes).and_then(|(items, bytes)| {
-                let options = OptionsBuilder::new()
-                    .estimated_items_capacity(items)
-                    .weight_capacity(bytes)
-                    .hot_allocation(HOT_SHARE)
-                    .build()
-                    .ok()?;
-                Some(Cache::with_options(
-                    options,
-                    Bytes,
-                    DefaultHashBuilder::default(),
-                    DefaultLifecycle::default(),
-                ))
-            }),
-            shared: cache(shared_bytes)
-                .map(|(items, bytes)| Cache::with_weighter(items, bytes, SharedBytes)),
+            entries: bounded(bytes - shared_bytes, Bytes),
+            shared: bounded(shared_bytes, SharedBytes),
         }
     }
 
