@@ -10,6 +10,7 @@
 //! answer RRset too large for any message is cut to the records that fit (with TC), and
 //! signed as cut, instead of failing.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use hickory_proto::op::{Message, Query};
@@ -21,6 +22,7 @@ use thiserror::Error;
 use crate::core::ede;
 use crate::core::tidy::same_rrset;
 use crate::core::wire::HEADER_LEN;
+use crate::core::RrsetLengths;
 use crate::dnssec::{CanonicalRdata, SignError, Signer};
 
 /// Why a reply could not be compiled.
@@ -122,6 +124,8 @@ pub struct Options<'a> {
     /// The question as the asker sent it (wire format), when it is the message's question up
     /// to letter case: written lowercased as it is instead of encoded from the message.
     pub asked: Option<&'a [u8]>,
+    /// The RRsets of the answer and additional sections, when the core grouped them.
+    pub rrsets: Option<&'a RrsetLengths>,
 }
 
 /// The size of a compiled reply in memory, for the answer table's bound.
@@ -187,12 +191,30 @@ impl Compiled {
     }
 }
 
+thread_local! {
+    /// The buffer each thread compiles into, kept from one reply to the next (a reply is
+    /// copied out at its size), so a large reply does not grow a new vector step by step.
+    /// It keeps the capacity the largest reply needed (at most about twice a message).
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 /// Encodes `message` (its question and sections; its OPT record is left for the renderer,
 /// its Extended DNS Error kept) within `opts.body_limit` bytes.
 pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, CompileError> {
-    let mut buf = Vec::with_capacity(512);
+    let mut buf = SCRATCH.take();
+    buf.clear();
+    let compiled = compile_into(message, opts, &mut buf);
+    SCRATCH.set(buf);
+    compiled
+}
+
+fn compile_into(
+    message: &Message,
+    opts: &Options<'_>,
+    buf: &mut Vec<u8>,
+) -> Result<Compiled, CompileError> {
     let mut writer = Writer {
-        enc: BinEncoder::new(&mut buf),
+        enc: BinEncoder::new(buf),
         opts,
         left_out: false,
         tc: false,
@@ -212,11 +234,12 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
         }
     }
     let question_end = writer.enc.offset();
-    let answer = writer.section(&message.answers, Section::Answer)?;
+    let lengths = |pick: fn(&RrsetLengths) -> &Vec<usize>| opts.rrsets.map(|r| pick(r).as_slice());
+    let answer = writer.section(&message.answers, lengths(|r| &r.answers), Section::Answer)?;
     let (authority, additional) = if writer.tc {
         (Vec::new(), Vec::new())
     } else {
-        let authority = writer.section(&message.authorities, Section::Authority)?;
+        let authority = writer.section(&message.authorities, None, Section::Authority)?;
         if writer.tc {
             // The authority section does not fit: the answer alone, truncated.
             let answer_end = answer.last().map_or(question_end, |u| u.end as usize);
@@ -224,7 +247,11 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
             writer.enc.trim();
             (Vec::new(), Vec::new())
         } else {
-            let additional = writer.section(&message.additionals, Section::Additional)?;
+            let additional = writer.section(
+                &message.additionals,
+                lengths(|r| &r.additionals),
+                Section::Additional,
+            )?;
             (authority, additional)
         }
     };
@@ -254,7 +281,7 @@ pub fn compile(message: &Message, opts: &Options<'_>) -> Result<Compiled, Compil
     let section_starts = [answer.len(), answer.len() + authority.len()].map(offset);
     let units = [answer, authority, additional].concat();
     Ok(Compiled {
-        body: buf.into_boxed_slice(),
+        body: Box::from(buf.as_slice()),
         units: units.into_boxed_slice(),
         section_starts,
         question_end: offset(question_end),
@@ -381,9 +408,14 @@ impl Writer<'_, '_> {
     /// Writes the RRsets of one section that fit, each followed by its RRSIG when signing.
     /// Of an answer RRset too large for the limit, the records that fit are kept (signed as
     /// they are) when the options allow cutting RRsets.
-    fn section(&mut self, records: &[Record], section: Section) -> Result<Vec<Unit>, CompileError> {
+    fn section(
+        &mut self,
+        records: &[Record],
+        lengths: Option<&[usize]>,
+        section: Section,
+    ) -> Result<Vec<Unit>, CompileError> {
         let mut units = Vec::new();
-        for rrset in rrsets(records) {
+        for rrset in rrsets(records, lengths) {
             let mark = self.enc.offset();
             let signer = self.opts.signer.filter(|s| s.signs(rrset));
             let sig_len = signer.map_or(0, Signer::rrsig_len);
@@ -472,18 +504,28 @@ impl Writer<'_, '_> {
         Ok(CanonicalRdata::of(rrset)?)
     }
 
-    /// Writes one record of an RRset: the first as hickory encodes it, the others (and the
-    /// RRSIG) with their owner as the two-byte pointer the first one is or points to. So an
-    /// RRset of any size is written compactly (hickory stops compressing after some names)
-    /// and its records alike.
+    /// Writes one record of an RRset: the first with its owner as hickory encodes it
+    /// (compressed), the others (and the RRSIG) with their owner as the two-byte pointer the
+    /// first one is or points to. So an RRset of any size is written compactly (hickory stops
+    /// compressing after some names) and its records alike.
     fn write(
         &mut self,
         record: &Record,
         owner: &mut Option<[u8; 2]>,
     ) -> Result<(), hickory_proto::ProtoError> {
         let start = self.enc.offset();
-        let Some(pointer) = *owner else {
-            record.emit(&mut self.enc)?;
+        let first = owner.is_none();
+        match *owner {
+            Some(pointer) => self.enc.emit_vec(&pointer)?,
+            None => record.name.emit(&mut self.enc)?,
+        }
+        let mut fixed = [0u8; 8];
+        fixed[..2].copy_from_slice(&u16::from(record.record_type()).to_be_bytes());
+        fixed[2..4].copy_from_slice(&u16::from(record.dns_class).to_be_bytes());
+        fixed[4..].copy_from_slice(&record.ttl.to_be_bytes());
+        self.enc.emit_vec(&fixed)?;
+        if first {
+            // Two bytes at least follow `start` now (the root name is one).
             let head = self.enc.slice_of(start, start + 2);
             *owner = if head[0] & 0xc0 == 0xc0 {
                 Some([head[0], head[1]])
@@ -493,14 +535,9 @@ impl Writer<'_, '_> {
                     .filter(|s| *s < 0x4000)
                     .map(|s| (0xc000 | s).to_be_bytes())
             };
-            return Ok(());
-        };
-        self.enc.emit_vec(&pointer)?;
-        record.record_type().emit(&mut self.enc)?;
-        record.dns_class.emit(&mut self.enc)?;
-        self.enc.emit_u32(record.ttl)?;
+        }
         let place = self.enc.place::<u16>()?;
-        record.data.emit(&mut self.enc)?;
+        emit_rdata(&mut self.enc, &record.data)?;
         let len = u16::try_from(self.enc.len_since_place(&place))
             .map_err(|_| hickory_proto::ProtoError::from("RDATA over 64 KiB"))?;
         place.replace(&mut self.enc, len)
@@ -548,6 +585,41 @@ impl Writer<'_, '_> {
     }
 }
 
+/// Writes `data` as hickory would in a message, directly for the types of large answers
+/// (addresses and SRV, whose target is never compressed and keeps its case) and through
+/// hickory for the others.
+fn emit_rdata(enc: &mut BinEncoder<'_>, data: &RData) -> Result<(), hickory_proto::ProtoError> {
+    match data {
+        RData::A(a) => enc.emit_vec(&a.0.octets()),
+        RData::AAAA(aaaa) => enc.emit_vec(&aaaa.0.octets()),
+        RData::SRV(srv) => {
+            // Six bytes of numbers and a name of at most 255 bytes.
+            let mut wire = [0u8; 6 + 255];
+            wire[..2].copy_from_slice(&srv.priority.to_be_bytes());
+            wire[2..4].copy_from_slice(&srv.weight.to_be_bytes());
+            wire[4..6].copy_from_slice(&srv.port.to_be_bytes());
+            let mut len = 6;
+            for label in &srv.target {
+                let end = len + 1 + label.len();
+                let (Some(slot), Ok(label_len)) =
+                    (wire.get_mut(len..end), u8::try_from(label.len()))
+                else {
+                    return Err(hickory_proto::ProtoError::from("SRV target over 255 bytes"));
+                };
+                slot[0] = label_len;
+                slot[1..].copy_from_slice(label);
+                len = end;
+            }
+            // The root label (the array was zeroed).
+            let wire = wire
+                .get(..=len)
+                .ok_or_else(|| hickory_proto::ProtoError::from("SRV target over 255 bytes"))?;
+            enc.emit_vec(wire)
+        }
+        other => other.emit(enc),
+    }
+}
+
 /// True when a message carries the RDATA of `record` in canonical form (RFC 4034 §6.2): no
 /// names in it, or (SRV) a name never compressed that is lowercase already.
 fn wire_is_canonical(record: &Record) -> bool {
@@ -577,9 +649,25 @@ fn rdata_of(wire: &[u8]) -> Option<&[u8]> {
     wire.get(at + 10..at + 10 + usize::from(rdlength))
 }
 
-/// The runs of records with the same owner, type and class, in order.
-fn rrsets(records: &[Record]) -> impl Iterator<Item = &[Record]> {
-    records.chunk_by(same_rrset)
+/// The RRsets of a section: as `lengths` (from the core) say when they add up to the
+/// records, else the runs of records with the same owner, type and class.
+fn rrsets<'r>(records: &'r [Record], lengths: Option<&[usize]>) -> Vec<&'r [Record]> {
+    match lengths {
+        Some(lengths)
+            if !lengths.contains(&0) && lengths.iter().sum::<usize>() == records.len() =>
+        {
+            let mut rest = records;
+            lengths
+                .iter()
+                .map(|&n| {
+                    let (rrset, tail) = rest.split_at(n);
+                    rest = tail;
+                    rrset
+                })
+                .collect()
+        }
+        _ => records.chunk_by(same_rrset).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -610,6 +698,7 @@ mod tests {
             cut_rrsets: false,
             valid_until: None,
             asked,
+            rrsets: None,
         }
     }
 
@@ -733,5 +822,109 @@ mod tests {
                 assert_eq!(compile_with(&message, Some(&other)), encoded, "{asked}");
             }
         }
+    }
+
+    #[test]
+    fn records_are_written_as_hickory_writes_them() {
+        use hickory_proto::rr::rdata::{CNAME, MX};
+        let name = |n: &str| Name::from_ascii(n).unwrap();
+        let records = [
+            Record::from_rdata(name("a.Example."), 60, RData::A(A::new(10, 0, 0, 1))),
+            Record::from_rdata(name("."), 5, RData::AAAA(AAAA::new(1, 2, 3, 4, 5, 6, 7, 8))),
+            Record::from_rdata(name("s.example."), 9, srv("Rails.S1.example.", 80)),
+            Record::from_rdata(name("s.example."), 9, srv(".", 0)),
+            Record::from_rdata(
+                name("m.example."),
+                7,
+                RData::MX(MX::new(5, name("m.example."))),
+            ),
+            Record::from_rdata(
+                name("c.example."),
+                7,
+                RData::CNAME(CNAME(name("a.example."))),
+            ),
+            Record::from_rdata(name("t."), 1, RData::TXT(TXT::new(vec!["x".into()]))),
+        ];
+        let opts = plain(None);
+        for record in &records {
+            let mut want = Vec::new();
+            record.emit(&mut BinEncoder::new(&mut want)).unwrap();
+            let mut buf = Vec::new();
+            let mut writer = Writer {
+                enc: BinEncoder::new(&mut buf),
+                opts: &opts,
+                left_out: false,
+                tc: false,
+                rotations: Vec::new(),
+            };
+            let mut owner = None;
+            writer.write(record, &mut owner).unwrap();
+            // The next record of the RRset: its owner as a pointer to the first.
+            writer.write(record, &mut owner).unwrap();
+            assert_eq!(owner, Some([0xc0, 0]), "{record}");
+            assert_eq!(buf[..want.len()], want, "{record}");
+            assert_eq!(buf[want.len()..want.len() + 2], [0xc0, 0], "{record}");
+            // The rest as the first but for names in the RDATA, which now compress into it.
+            let rest = &want[owner_len(&want)..];
+            let second = &buf[want.len() + 2..];
+            if matches!(record.data, RData::MX(_) | RData::CNAME(_)) {
+                assert_eq!(second[..8], rest[..8], "{record}");
+            } else {
+                assert_eq!(second, rest, "{record}");
+            }
+        }
+    }
+
+    /// The length of the owner name a record's wire form starts with (no pointers in it).
+    fn owner_len(wire: &[u8]) -> usize {
+        let mut at = 0;
+        while wire[at] != 0 {
+            at += 1 + usize::from(wire[at]);
+        }
+        at + 1
+    }
+
+    #[test]
+    fn rrsets_as_the_core_grouped_them_compile_to_the_same_bytes() {
+        let mut message = Message::query();
+        message.answers = [
+            rrset(
+                "a.example.",
+                vec![RData::A(A::new(10, 0, 0, 1)), RData::A(A::new(10, 0, 0, 2))],
+            ),
+            rrset("b.example.", vec![RData::A(A::new(10, 0, 0, 3))]),
+            rrset(
+                "c.example.",
+                vec![srv("a.example.", 1), srv("b.example.", 2)],
+            ),
+        ]
+        .concat();
+        message.additionals = rrset("a.example.", vec![RData::A(A::new(10, 0, 0, 1))]);
+        let by_owner = compile(&message, &plain(None)).unwrap();
+        let compile_as = |answers: Vec<usize>| {
+            let lengths = RrsetLengths {
+                answers,
+                additionals: vec![1],
+            };
+            let opts = Options {
+                rrsets: Some(&lengths),
+                ..plain(None)
+            };
+            let compiled = compile(&message, &opts).unwrap();
+            (compiled.body, compiled.units)
+        };
+        assert_eq!(
+            compile_as(vec![2, 1, 2]),
+            (by_owner.body.clone(), by_owner.units.clone())
+        );
+        // Lengths that do not add up to the section (or hold an empty RRset) are not used.
+        for wrong in [vec![5, 1], vec![2, 1, 2, 0], vec![]] {
+            assert_eq!(
+                compile_as(wrong),
+                (by_owner.body.clone(), by_owner.units.clone())
+            );
+        }
+        // Lengths that add up are taken as they are: the units follow them.
+        assert_eq!(compile_as(vec![1, 1, 1, 2]).1.len(), 5);
     }
 }

@@ -80,6 +80,7 @@ pub fn compile_reply(
             cut_rrsets: req.transport == Transport::Tcp,
             valid_until,
             asked: Some(asker.question),
+            rrsets: reply.rrsets.as_deref(),
         },
     )
 }
@@ -102,6 +103,7 @@ pub fn encode_message(
             cut_rrsets: false,
             valid_until: None,
             asked: None,
+            rrsets: None,
         },
     )?;
     compiled.render(asker, our_payload, 0, out);

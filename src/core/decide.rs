@@ -15,7 +15,7 @@ use super::answer::{
 };
 use super::ede::{self, ExtendedError};
 use super::edns;
-use super::outcome::{Externals, Outcome, Reply, Source};
+use super::outcome::{Externals, Outcome, Reply, RrsetLengths, Source};
 use super::path::{in_zone, name_text, name_to_path, usable_suffix};
 use super::request::{Request, Transport};
 use super::service::Host;
@@ -158,11 +158,15 @@ fn authoritative(
             req.dnssec_ok().then(|| negative::nodata(ctx, lookup, apex)),
         ));
     }
-    tidy(&mut answers);
-    tidy(&mut additional);
+    let rrsets = RrsetLengths {
+        answers: tidy(&mut answers),
+        additionals: tidy(&mut additional),
+    };
     reply.answers = answers;
     reply.additionals = additional;
-    Outcome::Reply(Reply::new(reply, Source::Auth, None))
+    let mut reply = Reply::new(reply, Source::Auth, None);
+    reply.rrsets = Some(Box::new(rrsets));
+    Outcome::Reply(reply)
 }
 
 /// CNAME queries: the service stored exactly at the name, when its host is a name.

@@ -17,6 +17,6 @@ pub mod tidy;
 pub mod wire;
 
 pub use decide::decide;
-pub use outcome::{Denial, ExternalQuery, Externals, Outcome, Reply, Source};
+pub use outcome::{Denial, ExternalQuery, Externals, Outcome, Reply, RrsetLengths, Source};
 pub use request::{Request, Transport};
 pub use snapshot::Snapshot;

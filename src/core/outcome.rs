@@ -38,6 +38,17 @@ pub enum Denial {
     },
 }
 
+/// The number of records of each RRset of the answer and the additional sections, in order,
+/// when the core wrote each RRset's records together (`tidy`): the compiler then takes the
+/// RRsets as they are instead of comparing every record's owner with the one before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RrsetLengths {
+    /// The answer section's RRsets.
+    pub answers: Vec<usize>,
+    /// The additional section's RRsets.
+    pub additionals: Vec<usize>,
+}
+
 /// A finished answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -47,12 +58,15 @@ pub struct Reply {
     pub source: Source,
     /// What the signer must prove for a negative answer; set only when the client asked
     /// for DNSSEC (DO) and the answer is NXDOMAIN or NODATA.
-    pub denial: Option<Denial>,
+    pub denial: Option<Box<Denial>>,
     /// Until when this answer stays as it is (a lease-capped TTL in it drops, or a lease runs
     /// out); `None`: as long as the data and the configuration.
     pub valid_until: Option<Instant>,
     /// True when records from upstream look-ups are in it (they are not ours to keep).
     pub upstream_data: bool,
+    /// How the answer and additional sections split into RRsets, when the core knows; whoever
+    /// changes those sections afterwards sets it to `None`.
+    pub rrsets: Option<Box<RrsetLengths>>,
 }
 
 impl Reply {
@@ -61,9 +75,10 @@ impl Reply {
         Reply {
             message,
             source,
-            denial,
+            denial: denial.map(Box::new),
             valid_until: None,
             upstream_data: false,
+            rrsets: None,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! RRset's smallest TTL (RFC 2181 §5.2). Linear in the number of records (names hash and
 //! compare case-insensitively, with foldhash: hickory hashes a name a byte at a time).
 
+use std::hash::{Hash, Hasher};
+
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
@@ -29,7 +31,8 @@ pub fn same_rrset(a: &Record, b: &Record) -> bool {
     a.record_type() == b.record_type() && a.dns_class == b.dns_class && same_name(&a.name, &b.name)
 }
 
-/// `a == b` for names (case-insensitive), label by label from the left with slice compares:
+/// `a == b` for names (case-insensitive), label by label from the left with slice compares
+/// (a byte-for-byte compare first: the names of one RRset are mostly copies of one name):
 /// the records of an RRset are compared pairwise in every answer, and hickory's own equality
 /// goes a byte at a time from the right.
 fn same_name(a: &Name, b: &Name) -> bool {
@@ -38,7 +41,7 @@ fn same_name(a: &Name, b: &Name) -> bool {
         && a.len() == b.len()
         && a.iter()
             .zip(b.iter())
-            .all(|(x, y)| x.eq_ignore_ascii_case(y))
+            .all(|(x, y)| x == y || x.eq_ignore_ascii_case(y))
 }
 
 /// Removes repeated records, keeping the first; of several CNAMEs with one owner only the
@@ -61,54 +64,121 @@ pub fn equalize_ttls(rrset: &mut [Record]) {
     }
 }
 
-/// Dedup, RRsets together, equal TTLs: for one section. Records the core writes are mostly
-/// in runs of one RRset already (an answer's addresses, one glue RRset per target): when no
-/// RRset is split over two runs, each run is deduplicated and equalized where it stands,
-/// which costs a comparison per record instead of hashing every name.
-pub fn tidy(records: &mut Vec<Record>) {
-    let runs: Vec<std::ops::Range<usize>> = records
-        .chunk_by(same_rrset)
-        .scan(0, |start, run| {
-            let range = *start..*start + run.len();
-            *start = range.end;
-            Some(range)
-        })
-        .collect();
+/// Dedup, RRsets together, equal TTLs: for one section; returns the number of records of
+/// each RRset, in order. Records the core writes are mostly in runs of one RRset already (an
+/// answer's addresses, one glue RRset per target): when no RRset is split over two runs, each
+/// run is deduplicated and equalized where it stands, which costs a comparison per record
+/// instead of hashing every name.
+pub fn tidy(records: &mut Vec<Record>) -> Vec<usize> {
+    let runs: Vec<usize> = records.chunk_by(same_rrset).map(<[Record]>::len).collect();
     let mut keys = HashSet::with_capacity(runs.len());
+    let mut start = 0;
     let split = runs.len() > 1
-        && !runs.iter().all(|run| {
-            let first = &records[run.start];
-            keys.insert((&first.name, first.record_type(), first.dns_class))
+        && !runs.iter().all(|len| {
+            let first = &records[start];
+            start += len;
+            keys.insert((
+                FoldedName(&first.name),
+                first.record_type(),
+                first.dns_class,
+            ))
         });
     if split {
         let sets = group_rrsets(dedup(std::mem::take(records)));
+        let lengths = sets.iter().map(Vec::len).collect();
         for mut set in sets {
             equalize_ttls(&mut set);
             records.extend(set);
         }
-        return;
+        return lengths;
     }
     let mut repeated = vec![false; records.len()];
-    for run in &runs {
-        let set = &records[run.clone()];
+    let mut kept = Vec::with_capacity(runs.len());
+    let mut start = 0;
+    for &len in &runs {
+        let set = &records[start..start + len];
+        let flags = &mut repeated[start..start + len];
         if set[0].record_type() == RecordType::CNAME {
-            repeated[run.start + 1..run.end].fill(true);
-        } else if set.len() > 1 {
-            let mut seen: HashSet<&RData> = HashSet::with_capacity(set.len());
-            for (i, record) in set.iter().enumerate() {
-                repeated[run.start + i] = !seen.insert(&record.data);
+            flags[1..].fill(true);
+        } else if len > 1 {
+            let mut seen: HashSet<FoldedRdata<'_>> = HashSet::with_capacity(len);
+            for (flag, record) in flags.iter_mut().zip(set) {
+                *flag = !seen.insert(FoldedRdata(&record.data));
             }
         }
+        kept.push(flags.iter().filter(|r| !**r).count());
+        start += len;
     }
     let mut index = 0;
     records.retain(|_| {
         index += 1;
         !repeated[index - 1]
     });
-    for run in records.chunk_by_mut(same_rrset) {
-        equalize_ttls(run);
+    let mut start = 0;
+    for &len in &kept {
+        equalize_ttls(&mut records[start..start + len]);
+        start += len;
+    }
+    kept
+}
+
+/// A name hashed as its lowercase labels a slice at a time (hickory hashes a name a byte at
+/// a time), equal to names equal but for letter case.
+struct FoldedName<'a>(&'a Name);
+
+impl Hash for FoldedName<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut lower = [0u8; 64];
+        for label in self.0 {
+            state.write_usize(label.len());
+            match lower.get_mut(..label.len()) {
+                Some(lower) => {
+                    lower.copy_from_slice(label);
+                    lower.make_ascii_lowercase();
+                    state.write(lower);
+                }
+                // Never (a label is at most 63 bytes); equal names still hash alike.
+                None => label
+                    .iter()
+                    .for_each(|b| state.write_u8(b.to_ascii_lowercase())),
+            }
+        }
     }
 }
+
+impl PartialEq for FoldedName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same_name(self.0, other.0)
+    }
+}
+
+impl Eq for FoldedName<'_> {}
+
+/// RDATA hashed with [`FoldedName`] for the names of the common types, equal as hickory's
+/// RDATA are (names compare case-insensitively).
+struct FoldedRdata<'a>(&'a RData);
+
+impl Hash for FoldedRdata<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self.0 {
+            RData::A(a) => a.0.hash(state),
+            RData::AAAA(aaaa) => aaaa.0.hash(state),
+            RData::SRV(srv) => {
+                (srv.priority, srv.weight, srv.port).hash(state);
+                FoldedName(&srv.target).hash(state);
+            }
+            other => other.hash(state),
+        }
+    }
+}
+
+impl PartialEq for FoldedRdata<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for FoldedRdata<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -133,7 +203,7 @@ mod tests {
             a("y.", [1, 1, 1, 1], 50),
             a("x.", [3, 3, 3, 3], 90),
         ];
-        tidy(&mut v);
+        assert_eq!(tidy(&mut v), vec![3, 1]);
         assert_eq!(v.len(), 4);
         assert_eq!(
             v.iter().map(|r| r.ttl).collect::<Vec<_>>(),
@@ -149,7 +219,7 @@ mod tests {
             a("y.", [2, 2, 2, 2], 5),
             a("X.", [3, 3, 3, 3], 5),
         ];
-        tidy(&mut v);
+        assert_eq!(tidy(&mut v), vec![2, 1]);
         let names: Vec<String> = v.iter().map(|r| r.name.to_ascii()).collect();
         assert_eq!(names, vec!["x.", "X.", "y."]);
     }
@@ -178,5 +248,33 @@ mod tests {
         };
         let v = dedup(vec![c("a."), c("b.")]);
         assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn srv_records_with_one_target_in_two_cases_are_one() {
+        use hickory_proto::rr::rdata::SRV;
+        let srv = |target: &str, port: u16| {
+            Record::from_rdata(
+                Name::from_ascii("s.").unwrap(),
+                5,
+                RData::SRV(SRV::new(1, 2, port, Name::from_ascii(target).unwrap())),
+            )
+        };
+        let mut v = vec![
+            srv("Rails.Example.", 80),
+            srv("rails.example.", 80),
+            srv("rails.example.", 81),
+            srv("rails.examplf.", 80),
+        ];
+        assert_eq!(tidy(&mut v), vec![3]);
+        let kept: Vec<String> = v.iter().map(|r| r.data.to_string()).collect();
+        assert_eq!(
+            kept,
+            [
+                "1 2 80 Rails.Example.",
+                "1 2 81 rails.example.",
+                "1 2 80 rails.examplf."
+            ]
+        );
     }
 }

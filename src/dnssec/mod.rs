@@ -26,7 +26,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use crate::config::RuntimeConfig;
 use crate::core::{Denial, Reply, Request, Source};
-use cache::{RrsetKey, SigCache};
+use cache::SigCache;
 pub use key::{KeyError, SignError, ZoneKey};
 pub use sign::CanonicalRdata;
 use sign::{rrsig_record, sign_rrset, Window};
@@ -123,6 +123,7 @@ impl Signer {
         let mut denial = reply.denial.take();
         if self.answer_apex_type(req, message, cfg) {
             denial = None;
+            reply.rrsets = None;
         }
         if !req.dnssec_ok() {
             return false;
@@ -203,7 +204,7 @@ impl Signer {
         let key = self
             .cache
             .enabled()
-            .then(|| RrsetKey::new(rrset, self.key.key_tag, rdata))
+            .then(|| self.cache.key(rrset, self.key.key_tag, rdata))
             .flatten();
         let ttl = rrset[0].ttl;
         let cached = key.as_ref().and_then(|k| self.cache.get(k, now));

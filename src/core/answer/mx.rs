@@ -14,7 +14,7 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
     if entries.is_empty() {
         return None;
     }
-    let mut targets = Targets::default();
+    let mut targets = Targets::with_capacity(entries.len());
     let mut answers = Vec::new();
     for entry in entries.into_iter().filter(|e| e.service.mail) {
         let Some(ttl) = ctx.ttl(entry) else { continue };

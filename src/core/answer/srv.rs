@@ -41,7 +41,7 @@ pub fn answer(ctx: &mut Ctx<'_>, lookup: &str, owner: &Name) -> Option<(Vec<Reco
         };
         *sums.entry(ctx.priority(entry)).or_default() += w;
     }
-    let mut targets = Targets::default();
+    let mut targets = Targets::with_capacity(entries.len());
     let mut answers = Vec::with_capacity(entries.len());
     for entry in entries {
         let Some(ttl) = ctx.ttl(entry) else { continue };

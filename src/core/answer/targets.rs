@@ -28,13 +28,20 @@ enum Glue {
 }
 
 /// Collects targets and the glue that goes with them.
-#[derive(Default)]
 pub struct Targets {
     seen: HashSet<String>,
     glue: Vec<Glue>,
 }
 
 impl Targets {
+    /// Room for the glue of `services` services (a large answer's is not moved as it grows).
+    pub fn with_capacity(services: usize) -> Self {
+        Targets {
+            seen: HashSet::new(),
+            glue: Vec::with_capacity(services),
+        }
+    }
+
     /// The target name of `entry`, noting its glue once per distinct target. `None` for
     /// services without a host.
     pub fn target(&mut self, entry: &Entry, ttl: u32) -> Option<Name> {
@@ -100,7 +107,7 @@ fn target_name(path: &str, strip: usize) -> Option<Name> {
     };
     let mut wire = [0u8; 256];
     let mut len = 0;
-    for label in path.rsplit('/').skip(skip) {
+    for label in path.as_bytes().rsplit(|&b| b == b'/').skip(skip) {
         let end = len + 1 + label.len();
         // An empty label would end the name early; room is kept for the root label, and
         // hickory checks label and name lengths.
@@ -108,7 +115,7 @@ fn target_name(path: &str, strip: usize) -> Option<Name> {
             return None;
         }
         wire[len] = u8::try_from(label.len()).ok()?;
-        wire[len + 1..end].copy_from_slice(label.as_bytes());
+        wire[len + 1..end].copy_from_slice(label);
         len = end;
     }
     Name::read(&mut BinDecoder::new(&wire[..=len])).ok()
