@@ -22,6 +22,7 @@ use thiserror::Error;
 use crate::core::ede;
 use crate::core::tidy::same_rrset;
 use crate::core::wire::HEADER_LEN;
+use crate::core::wire_name::{write_name, MAX_NAME_LEN};
 use crate::core::RrsetLengths;
 use crate::dnssec::{CanonicalRdata, SignError, Signer};
 
@@ -593,28 +594,15 @@ fn emit_rdata(enc: &mut BinEncoder<'_>, data: &RData) -> Result<(), hickory_prot
         RData::A(a) => enc.emit_vec(&a.0.octets()),
         RData::AAAA(aaaa) => enc.emit_vec(&aaaa.0.octets()),
         RData::SRV(srv) => {
-            // Six bytes of numbers and a name of at most 255 bytes.
-            let mut wire = [0u8; 6 + 255];
-            wire[..2].copy_from_slice(&srv.priority.to_be_bytes());
-            wire[2..4].copy_from_slice(&srv.weight.to_be_bytes());
-            wire[4..6].copy_from_slice(&srv.port.to_be_bytes());
-            let mut len = 6;
-            for label in &srv.target {
-                let end = len + 1 + label.len();
-                let (Some(slot), Ok(label_len)) =
-                    (wire.get_mut(len..end), u8::try_from(label.len()))
-                else {
-                    return Err(hickory_proto::ProtoError::from("SRV target over 255 bytes"));
-                };
-                slot[0] = label_len;
-                slot[1..].copy_from_slice(label);
-                len = end;
-            }
-            // The root label (the array was zeroed).
-            let wire = wire
-                .get(..=len)
+            let mut numbers = [0u8; 6];
+            numbers[..2].copy_from_slice(&srv.priority.to_be_bytes());
+            numbers[2..4].copy_from_slice(&srv.weight.to_be_bytes());
+            numbers[4..].copy_from_slice(&srv.port.to_be_bytes());
+            enc.emit_vec(&numbers)?;
+            let mut target = [0; MAX_NAME_LEN];
+            let target = write_name(&srv.target, false, &mut target)
                 .ok_or_else(|| hickory_proto::ProtoError::from("SRV target over 255 bytes"))?;
-            enc.emit_vec(wire)
+            enc.emit_vec(target)
         }
         other => other.emit(enc),
     }

@@ -15,6 +15,7 @@ pub mod service;
 pub mod snapshot;
 pub mod tidy;
 pub mod wire;
+pub mod wire_name;
 
 pub use decide::decide;
 pub use outcome::{Denial, ExternalQuery, Externals, Outcome, Reply, RrsetLengths, Source};

@@ -7,6 +7,8 @@ use std::hash::{Hash, Hasher};
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
+use super::wire_name::{write_name, MAX_NAME_LEN};
+
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 /// Splits records into RRsets (same owner, type and class), in the order RRsets first appear.
@@ -122,26 +124,17 @@ pub fn tidy(records: &mut Vec<Record>) -> Vec<usize> {
     kept
 }
 
-/// A name hashed as its lowercase labels a slice at a time (hickory hashes a name a byte at
-/// a time), equal to names equal but for letter case.
+/// A name hashed as its lowercase wire form in one piece (hickory hashes a name a byte at a
+/// time), equal to names equal but for letter case.
 struct FoldedName<'a>(&'a Name);
 
 impl Hash for FoldedName<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut lower = [0u8; 64];
-        for label in self.0 {
-            state.write_usize(label.len());
-            match lower.get_mut(..label.len()) {
-                Some(lower) => {
-                    lower.copy_from_slice(label);
-                    lower.make_ascii_lowercase();
-                    state.write(lower);
-                }
-                // Never (a label is at most 63 bytes); equal names still hash alike.
-                None => label
-                    .iter()
-                    .for_each(|b| state.write_u8(b.to_ascii_lowercase())),
-            }
+        let mut buf = [0; MAX_NAME_LEN];
+        match write_name(self.0, true, &mut buf) {
+            Some(wire) => state.write(wire),
+            // Never (hickory's names fit); equal names still hash alike.
+            None => state.write_usize(self.0.len()),
         }
     }
 }

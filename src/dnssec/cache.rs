@@ -16,7 +16,8 @@ use std::sync::Mutex;
 use siphasher::sip128::{Hasher128, SipHasher13};
 
 use super::sign::{CanonicalRdata, Window, INCEPTION_SKEW, VALIDITY};
-use hickory_proto::rr::{Name, Record};
+use crate::core::wire_name::{write_name, MAX_NAME_LEN};
+use hickory_proto::rr::Record;
 
 /// The identity of one RRset as signed by one key: a 128-bit SipHash-1-3 digest of the key
 /// tag, owner (lowercased), type, class and sorted canonical rdata, under a key drawn at random
@@ -26,23 +27,6 @@ use hickory_proto::rr::{Name, Record};
 /// a large RRset, and its set-up and padding several times the whole work on a small one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RrsetKey([u8; 16]);
-
-/// Writes `name` into `hasher` in lowercase wire form (without its root label; the type that
-/// follows keeps the fields apart).
-fn hash_lowercase_name(hasher: &mut SipHasher13, name: &Name) {
-    let mut lower = [0u8; 64];
-    for label in name {
-        let Some(lower) = lower.get_mut(..label.len()) else {
-            // Never: a label is at most 63 bytes. Hashed as it is, it still names the owner.
-            hasher.write(label);
-            continue;
-        };
-        lower.copy_from_slice(label);
-        lower.make_ascii_lowercase();
-        hasher.write(&[u8::try_from(label.len()).unwrap_or(u8::MAX)]);
-        hasher.write(lower);
-    }
-}
 
 /// A signature as the cache keeps it./// A signature as the cache keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +69,8 @@ impl SigCache {
         let first = rrset.first()?;
         let mut hasher = SipHasher13::new_with_key(&self.hash_key);
         hasher.write(&key_tag.to_be_bytes());
-        hash_lowercase_name(&mut hasher, &first.name);
+        let mut owner = [0; MAX_NAME_LEN];
+        hasher.write(write_name(&first.name, true, &mut owner)?);
         hasher.write(&u16::from(first.record_type()).to_be_bytes());
         hasher.write(&u16::from(first.dns_class).to_be_bytes());
         for one in rdata.iter() {
