@@ -20,12 +20,13 @@ pub fn name_text(name: &Name) -> Option<String> {
         if !usable_label(label) {
             return None;
         }
-        out.push_str(&label.to_ascii_lowercase());
+        out.push_str(label);
         out.push('.');
     }
     if out.is_empty() {
         out.push('.');
     }
+    out.make_ascii_lowercase();
     Some(out)
 }
 
@@ -62,9 +63,22 @@ pub fn name_to_path(name: &str) -> String {
     if trimmed.is_empty() {
         return String::new();
     }
-    let mut labels: Vec<&str> = trimmed.split('.').collect();
-    labels.reverse();
-    labels.join("/").to_ascii_lowercase()
+    let mut path = reversed(trimmed, '.', '/');
+    path.make_ascii_lowercase();
+    path
+}
+
+/// The `sep`-separated parts of `text` in reverse order, joined with `join` (one allocation:
+/// these run for every query).
+fn reversed(text: &str, sep: char, join: char) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.rsplit(sep).enumerate() {
+        if i > 0 {
+            out.push(join);
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// `local/skydns/east/production/rails` -> `rails.production.east.skydns.local.`
@@ -72,9 +86,7 @@ pub fn path_to_name(path: &str) -> String {
     if path.is_empty() {
         return ".".to_owned();
     }
-    let mut labels: Vec<&str> = path.split('/').collect();
-    labels.reverse();
-    let mut name = labels.join(".");
+    let mut name = reversed(path, '/', '.');
     name.push('.');
     name
 }
@@ -193,6 +205,15 @@ mod tests {
         assert_eq!(usable_suffix(&name), "big.skydns.local.");
         let dotted = Name::from_labels(vec![&b"x"[..], b"a.b", b"local"]).unwrap();
         assert_eq!(usable_suffix(&dotted), "local.");
+    }
+
+    #[test]
+    fn parts_reverse_as_split_reverse_join_would() {
+        for text in ["a.b.c", "a", "", ".a", "a.", "a..b", "..", "Ab.cD"] {
+            let mut parts: Vec<&str> = text.split('.').collect();
+            parts.reverse();
+            assert_eq!(reversed(text, '.', '/'), parts.join("/"), "{text:?}");
+        }
     }
 
     #[test]

@@ -70,7 +70,8 @@ fn chase(
         return None;
     }
     let entries = group::apply(entries);
-    let owner_text = crate::core::path::name_text(owner).unwrap_or_default();
+    // The owner's text, for aliases only (most answers have none).
+    let mut owner_text: Option<String> = None;
     let mut aliases = Vec::new();
     let mut addrs = Vec::new();
     for entry in entries {
@@ -84,7 +85,9 @@ fn chase(
                 }
             }
             Host::Name(target) => {
-                if **target == *owner_text
+                let owner_text = owner_text
+                    .get_or_insert_with(|| crate::core::path::name_text(owner).unwrap_or_default());
+                if **target == **owner_text
                     || chain.len() >= MAX_CNAME_CHAIN
                     || chain.iter().any(|t| **t == **target)
                 {
