@@ -70,40 +70,95 @@ pub struct Bits {
     pub rcode: u16,
 }
 
-/// An encoded reply, ready to be rendered for any asker.
+/// An encoded reply, ready to be rendered for any asker. A table holds many, so it is one
+/// allocation besides its reference counts: the body, then the data of its Extended DNS Error,
+/// its units and its rotations, each packed in two-byte numbers (a body is at most 65,535
+/// bytes).
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    pub(super) body: Box<[u8]>,
-    /// The units of the answer, authority and additional sections, one after the other (a
-    /// table holds many replies: one allocation for the three).
-    units: Box<[Unit]>,
-    /// Where the authority and the additional units start in `units`.
-    section_starts: [u32; 2],
-    pub(super) rotations: Box<[Rotation]>,
-    /// Offset just after the question.
-    question_end: u32,
-    pub(super) bits: Bits,
-    /// The data of an Extended DNS Error option for the OPT record, if the reply has one.
-    pub(super) ede: Option<Box<[u8]>>,
-    /// The body limit it was built for when something was left out for size; `None` when it
-    /// is complete.
-    built_for: Option<u32>,
+    bytes: Box<[u8]>,
     /// Until when it may be sent (`None`: as long as its data).
     pub valid_until: Option<Instant>,
+    body_len: u16,
+    /// Length of the Extended DNS Error data (0: none; the data holds at least its code).
+    ede_len: u16,
+    /// Units of the answer, authority and additional sections.
+    unit_counts: [u16; 3],
+    rotation_count: u16,
+    /// Offset just after the question.
+    question_end: u16,
+    /// The body limit it was built for when something was left out for size; `None` when it
+    /// is complete.
+    built_for: Option<u16>,
+    pub(super) bits: Bits,
+}
+
+/// Bytes of a packed unit (end, records) and of a packed rotation (start, record length,
+/// count).
+const UNIT_LEN: usize = 4;
+const ROTATION_LEN: usize = 6;
+
+/// The units of one section, packed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Units<'a>(&'a [u8]);
+
+impl Units<'_> {
+    /// Number of units.
+    pub(super) fn len(self) -> usize {
+        self.0.len() / UNIT_LEN
+    }
+
+    /// The `i`th unit (`i` below [`Units::len`]).
+    pub(super) fn get(self, i: usize) -> Unit {
+        let at = &self.0[i * UNIT_LEN..(i + 1) * UNIT_LEN];
+        Unit {
+            end: u32::from(u16::from_be_bytes([at[0], at[1]])),
+            records: u16::from_be_bytes([at[2], at[3]]),
+        }
+    }
+
+    /// The first `n` units.
+    pub(super) fn first(self, n: usize) -> Self {
+        Units(&self.0[..n * UNIT_LEN])
+    }
+
+    /// Where the last unit ends, if there is one.
+    pub(super) fn end(self) -> Option<usize> {
+        self.len().checked_sub(1).map(|i| self.get(i).end as usize)
+    }
+
+    /// Records in all the units.
+    pub(super) fn records(self) -> u16 {
+        (0..self.len()).map(|i| self.get(i).records).sum()
+    }
+
+    /// How many units from the first end at or before `limit` (units end in order).
+    pub(super) fn fitting(self, limit: usize) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.get(mid).end as usize <= limit {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// A compiled reply without its question (see [`Compiled::shape`]).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Shape<'a> {
     header: &'a [u8],
-    question_end: u32,
     after_question: &'a [u8],
-    units: &'a [Unit],
-    section_starts: [u32; 2],
-    rotations: &'a [Rotation],
+    body_len: u16,
+    ede_len: u16,
+    unit_counts: [u16; 3],
+    rotation_count: u16,
+    question_end: u16,
+    built_for: Option<u16>,
     bits: Bits,
-    ede: Option<&'a [u8]>,
-    built_for: Option<u32>,
     valid_until: Option<Instant>,
 }
 
@@ -131,52 +186,72 @@ pub struct Options<'a> {
 
 /// The size of a compiled reply in memory, for the answer table's bound.
 impl Compiled {
-    /// Bytes held (body, units, rotations, option data), roughly.
+    /// Bytes held: the struct and its one allocation.
     pub fn weight(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.body.len()
-            + self.units.len() * std::mem::size_of::<Unit>()
-            + self.rotations.len() * std::mem::size_of::<Rotation>()
-            + self.ede.as_ref().map_or(0, |e| e.len())
+        std::mem::size_of::<Self>() + self.bytes.len()
     }
 
     /// True when it can be sent to an asker whose body limit is `body_limit` (a reply built
     /// for a smaller limit, with parts left out, must be built again for a larger one).
     pub fn serves(&self, body_limit: usize) -> bool {
         self.built_for
-            .is_none_or(|built| body_limit <= built as usize)
+            .is_none_or(|built| body_limit <= usize::from(built))
+    }
+
+    /// The reply's header, question and sections.
+    pub(super) fn body(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.body_len)]
+    }
+
+    /// The data of the reply's Extended DNS Error option, if it has one.
+    pub(super) fn ede(&self) -> Option<&[u8]> {
+        let start = usize::from(self.body_len);
+        (self.ede_len > 0).then(|| &self.bytes[start..start + usize::from(self.ede_len)])
     }
 
     /// Offset just after the question.
     pub(super) fn question_end(&self) -> usize {
-        self.question_end as usize
+        usize::from(self.question_end)
     }
 
     /// The units of the answer, authority and additional sections.
-    pub(super) fn sections(&self) -> [&[Unit]; 3] {
-        let [authority, additional] = self.section_starts.map(|i| i as usize);
-        [
-            &self.units[..authority],
-            &self.units[authority..additional],
-            &self.units[additional..],
-        ]
+    pub(super) fn sections(&self) -> [Units<'_>; 3] {
+        let mut at = usize::from(self.body_len) + usize::from(self.ede_len);
+        self.unit_counts.map(|count| {
+            let end = at + usize::from(count) * UNIT_LEN;
+            let units = Units(&self.bytes[at..end]);
+            at = end;
+            units
+        })
+    }
+
+    /// The address RRsets whose records turn per asker.
+    pub(super) fn rotations(&self) -> impl Iterator<Item = Rotation> + '_ {
+        let units: usize = self.unit_counts.iter().map(|&n| usize::from(n)).sum();
+        let start = usize::from(self.body_len) + usize::from(self.ede_len) + units * UNIT_LEN;
+        self.bytes[start..]
+            .chunks_exact(ROTATION_LEN)
+            .map(|r| Rotation {
+                start: u32::from(u16::from_be_bytes([r[0], r[1]])),
+                record_len: u32::from(u16::from_be_bytes([r[2], r[3]])),
+                count: u32::from(u16::from_be_bytes([r[4], r[5]])),
+            })
     }
 
     /// Everything of the reply but the question's bytes: two replies of the same shape
     /// render the same for any asker (rendering writes the asker's question over the one
     /// compiled, and every offset, compression pointers included, is the same).
     pub fn shape(&self) -> Shape<'_> {
-        let question_end = self.question_end();
         Shape {
-            header: &self.body[..HEADER_LEN],
+            header: &self.bytes[..HEADER_LEN],
+            after_question: &self.bytes[self.question_end()..],
+            body_len: self.body_len,
+            ede_len: self.ede_len,
+            unit_counts: self.unit_counts,
+            rotation_count: self.rotation_count,
             question_end: self.question_end,
-            after_question: &self.body[question_end..],
-            units: &self.units,
-            section_starts: self.section_starts,
-            rotations: &self.rotations,
-            bits: self.bits,
-            ede: self.ede.as_deref(),
             built_for: self.built_for,
+            bits: self.bits,
             valid_until: self.valid_until,
         }
     }
@@ -275,27 +350,50 @@ fn compile_into(
     }
     let ede = message.edns.as_ref().and_then(|edns| {
         match edns.option(EdnsCode::from(ede::OPTION_CODE)) {
-            Some(EdnsOption::Unknown(_, data)) => Some(data.clone().into_boxed_slice()),
+            Some(EdnsOption::Unknown(_, data)) => Some(data.as_slice()),
             _ => None,
         }
     });
-    let section_starts = [answer.len(), answer.len() + authority.len()].map(offset);
-    let units = [answer, authority, additional].concat();
+    let too_large = || CompileError::Encode("a reply over 65,535 bytes".to_owned());
+    let short = |n: usize| u16::try_from(n).map_err(|_| too_large());
+    let units = [&answer, &authority, &additional];
+    let mut bytes = Vec::with_capacity(
+        buf.len()
+            + ede.map_or(0, <[u8]>::len)
+            + units.iter().map(|u| u.len()).sum::<usize>() * UNIT_LEN
+            + rotations.len() * ROTATION_LEN,
+    );
+    bytes.extend_from_slice(buf);
+    bytes.extend_from_slice(ede.unwrap_or_default());
+    for unit in units.iter().flat_map(|u| u.iter()) {
+        bytes.extend_from_slice(&short(unit.end as usize)?.to_be_bytes());
+        bytes.extend_from_slice(&unit.records.to_be_bytes());
+    }
+    for rotation in &rotations {
+        for n in [rotation.start, rotation.record_len, rotation.count] {
+            bytes.extend_from_slice(&short(n as usize)?.to_be_bytes());
+        }
+    }
     Ok(Compiled {
-        body: Box::from(buf.as_slice()),
-        units: units.into_boxed_slice(),
-        section_starts,
-        question_end: offset(question_end),
-        rotations: rotations.into(),
+        bytes: bytes.into_boxed_slice(),
+        valid_until: opts.valid_until,
+        body_len: short(buf.len())?,
+        ede_len: short(ede.map_or(0, <[u8]>::len))?,
+        unit_counts: [
+            short(answer.len())?,
+            short(authority.len())?,
+            short(additional.len())?,
+        ],
+        rotation_count: short(rotations.len())?,
+        question_end: short(question_end)?,
+        // A limit above 65,535 is that (no message is larger).
+        built_for: (left_out || tc).then(|| u16::try_from(opts.body_limit).unwrap_or(u16::MAX)),
         bits: Bits {
             aa: md.authoritative,
             ra: md.recursion_available,
             tc,
             rcode: u16::from(md.response_code),
         },
-        ede,
-        built_for: (left_out || tc).then_some(offset(opts.body_limit)),
-        valid_until: opts.valid_until,
     })
 }
 
@@ -363,11 +461,6 @@ impl<'q> RawQuestion<'q> {
         }
         enc.emit_vec(&self.bytes[self.root..])
     }
-}
-
-/// A body offset or count as stored: bodies are at most 65,535 bytes.
-fn offset(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -768,8 +861,9 @@ mod tests {
 
     #[test]
     fn a_question_written_as_asked_compiles_to_the_same_bytes_as_one_encoded() {
-        let compile_with =
-            |message: &Message, asked: Option<&[u8]>| compile(message, &plain(asked)).unwrap().body;
+        let compile_with = |message: &Message, asked: Option<&[u8]>| {
+            compile(message, &plain(asked)).unwrap().body().to_vec()
+        };
         let encode = |name: &str, qtype: RecordType| {
             let mut out = Vec::new();
             Query::query(Name::from_ascii(name).unwrap(), qtype)
@@ -899,20 +993,74 @@ mod tests {
                 ..plain(None)
             };
             let compiled = compile(&message, &opts).unwrap();
-            (compiled.body, compiled.units)
+            (compiled.bytes, compiled.unit_counts)
         };
         assert_eq!(
             compile_as(vec![2, 1, 2]),
-            (by_owner.body.clone(), by_owner.units.clone())
+            (by_owner.bytes.clone(), by_owner.unit_counts)
         );
         // Lengths that do not add up to the section (or hold an empty RRset) are not used.
         for wrong in [vec![5, 1], vec![2, 1, 2, 0], vec![]] {
             assert_eq!(
                 compile_as(wrong),
-                (by_owner.body.clone(), by_owner.units.clone())
+                (by_owner.bytes.clone(), by_owner.unit_counts)
             );
         }
         // Lengths that add up are taken as they are: the units follow them.
-        assert_eq!(compile_as(vec![1, 1, 1, 2]).1.len(), 5);
+        assert_eq!(compile_as(vec![1, 1, 1, 2]).1, [4, 0, 1]);
+    }
+
+    #[test]
+    fn a_reply_is_packed_in_one_allocation_and_read_back() {
+        let a = |last: u8| RData::A(A::new(10, 0, 0, last));
+        let mut message = Message::query();
+        // Owners written as pointers to the question: the address records are alike.
+        message.add_query(Query::query(
+            Name::from_ascii("a.example.").unwrap(),
+            RecordType::A,
+        ));
+        message.answers = rrset("a.example.", vec![a(1), a(2), a(3)]);
+        message.authorities = rrset("example.", vec![RData::TXT(TXT::new(vec!["t".into()]))]);
+        message.additionals = rrset("b.example.", vec![a(4)]);
+        let mut edns = hickory_proto::op::Edns::new();
+        edns.options_mut()
+            .insert(EdnsOption::Unknown(ede::OPTION_CODE, vec![0, 18, b'x']));
+        message.edns = Some(edns);
+        let compiled = compile(
+            &message,
+            &Options {
+                rotate: true,
+                ..plain(None)
+            },
+        )
+        .unwrap();
+        assert_eq!(compiled.ede(), Some(&[0, 18, b'x'][..]));
+        let [answer, authority, additional] = compiled.sections();
+        assert_eq!(
+            [answer.records(), authority.records(), additional.records()],
+            [3, 1, 1]
+        );
+        let ends = [answer, authority, additional].map(|units| units.end().unwrap());
+        assert!(ends[0] < ends[1] && ends[1] < ends[2] && ends[2] == compiled.body().len());
+        let rotations: Vec<Rotation> = compiled.rotations().collect();
+        assert_eq!(rotations.len(), 1);
+        let r = rotations[0];
+        assert_eq!(
+            (r.count, (r.start + r.count * r.record_len) as usize),
+            (3, ends[0])
+        );
+        // Three address records of one length over the question, one unit after another.
+        for limit in 0..=compiled.body().len() {
+            let fitting = (0..3)
+                .filter(|&i| [ends[0], ends[1], ends[2]][i] <= limit)
+                .count();
+            let units = Units(&[answer.0, authority.0, additional.0].concat()).fitting(limit);
+            assert_eq!(units, fitting, "{limit}");
+        }
+        // The body, the option data, three units and one rotation: nothing else is held.
+        assert_eq!(
+            compiled.weight(),
+            std::mem::size_of::<Compiled>() + compiled.body().len() + 3 + 3 * 4 + 6
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! reply, and an OPT record when the asker sent one (our payload size, DO echoed, the extended
 //! rcode, the Extended DNS Error of the reply, the asker's cookie).
 
-use super::compiled::{Compiled, Unit};
+use super::compiled::Compiled;
 use crate::core::cookie;
 use crate::core::wire::HEADER_LEN;
 
@@ -62,9 +62,7 @@ fn options_len(ede: Option<&[u8]>, asker: &Asker<'_>) -> usize {
 impl Compiled {
     /// The body limit for `asker`: its limit less the OPT record.
     pub fn body_limit(&self, asker: &Asker<'_>) -> usize {
-        asker
-            .limit
-            .saturating_sub(opt_len(self.ede.as_deref(), asker))
+        asker.limit.saturating_sub(opt_len(self.ede(), asker))
     }
 
     /// Writes the reply for `asker` to `out` (cleared first); `turn` picks the rotation of
@@ -82,9 +80,9 @@ impl Compiled {
             return false;
         }
         let cut = self.cut(self.body_limit(asker));
-        out.extend_from_slice(&self.body[..cut.end]);
+        out.extend_from_slice(&self.body()[..cut.end]);
         out[HEADER_LEN..self.question_end()].copy_from_slice(asker.question);
-        for r in &self.rotations {
+        for r in self.rotations() {
             let (start, len) = (r.start as usize, (r.record_len * r.count) as usize);
             if start + len <= cut.end {
                 let step = (turn % r.count as usize) * r.record_len as usize;
@@ -112,7 +110,7 @@ impl Compiled {
 
     /// Appends our OPT record for `asker`.
     fn opt(&self, dnssec_ok: bool, asker: &Asker<'_>, our_payload: u16, out: &mut Vec<u8>) {
-        let ede = self.ede.as_deref();
+        let ede = self.ede();
         out.push(0); // root owner
         out.extend_from_slice(&41u16.to_be_bytes());
         out.extend_from_slice(&our_payload.max(512).to_be_bytes());
@@ -132,32 +130,29 @@ impl Compiled {
     /// The prefix of the body that fits `limit`, and its record counts.
     fn cut(&self, limit: usize) -> Cut {
         let [answer, authority, additional] = self.sections();
+        let body_len = self.body().len();
         let all = Cut {
-            end: self.body.len(),
-            answer: records(answer),
-            authority: records(authority),
-            additional: records(additional),
+            end: body_len,
+            answer: answer.records(),
+            authority: authority.records(),
+            additional: additional.records(),
             tc: false,
         };
-        if self.body.len() <= limit {
+        if body_len <= limit {
             return all;
         }
-        let answers_end = answer
-            .last()
-            .map_or(self.question_end(), |u| u.end as usize);
+        let answers_end = answer.end().unwrap_or(self.question_end());
         if answers_end > limit {
-            let kept = answer.partition_point(|u| u.end as usize <= limit);
+            let kept = answer.first(answer.fitting(limit));
             return Cut {
-                end: answer[..kept]
-                    .last()
-                    .map_or(self.question_end(), |u| u.end as usize),
-                answer: records(&answer[..kept]),
+                end: kept.end().unwrap_or(self.question_end()),
+                answer: kept.records(),
                 authority: 0,
                 additional: 0,
                 tc: true,
             };
         }
-        let authority_end = authority.last().map_or(answers_end, |u| u.end as usize);
+        let authority_end = authority.end().unwrap_or(answers_end);
         if authority_end > limit {
             return Cut {
                 end: answers_end,
@@ -167,12 +162,10 @@ impl Compiled {
                 ..all
             };
         }
-        let kept = additional.partition_point(|u| u.end as usize <= limit);
+        let kept = additional.first(additional.fitting(limit));
         Cut {
-            end: additional[..kept]
-                .last()
-                .map_or(authority_end, |u| u.end as usize),
-            additional: records(&additional[..kept]),
+            end: kept.end().unwrap_or(authority_end),
+            additional: kept.records(),
             ..all
         }
     }
@@ -185,8 +178,4 @@ struct Cut {
     authority: u16,
     additional: u16,
     tc: bool,
-}
-
-fn records(units: &[Unit]) -> u16 {
-    units.iter().map(|u| u.records).sum()
 }

@@ -131,7 +131,7 @@ struct Bytes;
 const ENTRY_OVERHEAD: usize = 128;
 
 /// Memory a reply of its own takes beyond [`Compiled::weight`]: its reference counts and the
-/// allocator's rounding of its three allocations.
+/// allocator's rounding of its two allocations (the counted struct and its bytes).
 const REPLY_OVERHEAD: usize = 32;
 
 impl Weighter<Key, Held> for Bytes {
@@ -162,7 +162,7 @@ impl Weighter<u64, Arc<Compiled>> for SharedBytes {
 const HOT_SHARE: f64 = 0.5;
 
 /// Bytes of a typical entry (an address answer), for sizing the table's first allocation.
-const TYPICAL_ENTRY_BYTES: u64 = 384;
+const TYPICAL_ENTRY_BYTES: u64 = 352;
 
 /// The part of the table's bytes that holds shared replies, and its most.
 const SHARED_PART: u64 = 64;
