@@ -1,7 +1,6 @@
-//! A reply encoded once and sent to many askers: the header, the question and the sections in
-//! wire format (no OPT record: that is each asker's), with the end of every unit (an RRset and
-//! its RRSIG) so that a reply for a smaller size limit is a prefix of it, and the address
-//! RRsets whose records rotate from one asker to the next.
+//! Encoding a reply once for many askers ([`reply::Compiled`](super::reply::Compiled)): the
+//! header, the question and the sections in wire format, the end of every unit and the address
+//! RRsets that rotate.
 //!
 //! Building one ([`compile`]) signs each RRset right before writing it, and only when it fits
 //! the size limit it is built for, so nothing is signed that is not sent: a reply that does
@@ -19,6 +18,7 @@ use hickory_proto::rr::{RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use thiserror::Error;
 
+use super::reply::{Bits, Compiled, Parts, Rotation, Unit};
 use crate::core::ede;
 use crate::core::tidy::same_rrset;
 use crate::core::wire::HEADER_LEN;
@@ -35,131 +35,6 @@ pub enum CompileError {
     /// Signing an RRset failed.
     #[error(transparent)]
     Sign(#[from] SignError),
-}
-
-/// The end (body offset) of one unit and how many records it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Unit {
-    /// Offset just after the unit.
-    pub end: u32,
-    /// Records in the unit (RRSIG included).
-    pub records: u16,
-}
-
-/// A run of equally long records (an address RRset) whose order turns per asker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rotation {
-    /// Offset of the first record.
-    pub start: u32,
-    /// Length of each record.
-    pub record_len: u32,
-    /// Number of records.
-    pub count: u32,
-}
-
-/// The header bits that come from the answer, not from the asker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Bits {
-    /// Authoritative answer.
-    pub aa: bool,
-    /// Recursion available.
-    pub ra: bool,
-    /// Truncated already when built.
-    pub tc: bool,
-    /// The response code, extended (high bits go into OPT).
-    pub rcode: u16,
-}
-
-/// An encoded reply, ready to be rendered for any asker. A table holds many, so it is one
-/// allocation besides its reference counts: the body, then the data of its Extended DNS Error,
-/// its units and its rotations, each packed in two-byte numbers (a body is at most 65,535
-/// bytes).
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    bytes: Box<[u8]>,
-    /// Until when it may be sent (`None`: as long as its data).
-    pub valid_until: Option<Instant>,
-    body_len: u16,
-    /// Length of the Extended DNS Error data (0: none; the data holds at least its code).
-    ede_len: u16,
-    /// Units of the answer, authority and additional sections.
-    unit_counts: [u16; 3],
-    rotation_count: u16,
-    /// Offset just after the question.
-    question_end: u16,
-    /// The body limit it was built for when something was left out for size; `None` when it
-    /// is complete.
-    built_for: Option<u16>,
-    pub(super) bits: Bits,
-}
-
-/// Bytes of a packed unit (end, records) and of a packed rotation (start, record length,
-/// count).
-const UNIT_LEN: usize = 4;
-const ROTATION_LEN: usize = 6;
-
-/// The units of one section, packed.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Units<'a>(&'a [u8]);
-
-impl Units<'_> {
-    /// Number of units.
-    pub(super) fn len(self) -> usize {
-        self.0.len() / UNIT_LEN
-    }
-
-    /// The `i`th unit (`i` below [`Units::len`]).
-    pub(super) fn get(self, i: usize) -> Unit {
-        let at = &self.0[i * UNIT_LEN..(i + 1) * UNIT_LEN];
-        Unit {
-            end: u32::from(u16::from_be_bytes([at[0], at[1]])),
-            records: u16::from_be_bytes([at[2], at[3]]),
-        }
-    }
-
-    /// The first `n` units.
-    pub(super) fn first(self, n: usize) -> Self {
-        Units(&self.0[..n * UNIT_LEN])
-    }
-
-    /// Where the last unit ends, if there is one.
-    pub(super) fn end(self) -> Option<usize> {
-        self.len().checked_sub(1).map(|i| self.get(i).end as usize)
-    }
-
-    /// Records in all the units.
-    pub(super) fn records(self) -> u16 {
-        (0..self.len()).map(|i| self.get(i).records).sum()
-    }
-
-    /// How many units from the first end at or before `limit` (units end in order).
-    pub(super) fn fitting(self, limit: usize) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.get(mid).end as usize <= limit {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-}
-
-/// A compiled reply without its question (see [`Compiled::shape`]).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Shape<'a> {
-    header: &'a [u8],
-    after_question: &'a [u8],
-    body_len: u16,
-    ede_len: u16,
-    unit_counts: [u16; 3],
-    rotation_count: u16,
-    question_end: u16,
-    built_for: Option<u16>,
-    bits: Bits,
-    valid_until: Option<Instant>,
 }
 
 /// How to compile a reply.
@@ -182,89 +57,6 @@ pub struct Options<'a> {
     pub asked: Option<&'a [u8]>,
     /// The RRsets of the answer and additional sections, when the core grouped them.
     pub rrsets: Option<&'a RrsetLengths>,
-}
-
-/// The size of a compiled reply in memory, for the answer table's bound.
-impl Compiled {
-    /// Bytes held: the struct and its one allocation.
-    pub fn weight(&self) -> usize {
-        std::mem::size_of::<Self>() + self.bytes.len()
-    }
-
-    /// True when it can be sent to an asker whose body limit is `body_limit` (a reply built
-    /// for a smaller limit, with parts left out, must be built again for a larger one).
-    pub fn serves(&self, body_limit: usize) -> bool {
-        self.built_for
-            .is_none_or(|built| body_limit <= usize::from(built))
-    }
-
-    /// The reply's header, question and sections.
-    pub(super) fn body(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.body_len)]
-    }
-
-    /// The data of the reply's Extended DNS Error option, if it has one.
-    pub(super) fn ede(&self) -> Option<&[u8]> {
-        let start = usize::from(self.body_len);
-        (self.ede_len > 0).then(|| &self.bytes[start..start + usize::from(self.ede_len)])
-    }
-
-    /// Offset just after the question.
-    pub(super) fn question_end(&self) -> usize {
-        usize::from(self.question_end)
-    }
-
-    /// The units of the answer, authority and additional sections.
-    pub(super) fn sections(&self) -> [Units<'_>; 3] {
-        let mut at = usize::from(self.body_len) + usize::from(self.ede_len);
-        self.unit_counts.map(|count| {
-            let end = at + usize::from(count) * UNIT_LEN;
-            let units = Units(&self.bytes[at..end]);
-            at = end;
-            units
-        })
-    }
-
-    /// The address RRsets whose records turn per asker.
-    pub(super) fn rotations(&self) -> impl Iterator<Item = Rotation> + '_ {
-        let units: usize = self.unit_counts.iter().map(|&n| usize::from(n)).sum();
-        let start = usize::from(self.body_len) + usize::from(self.ede_len) + units * UNIT_LEN;
-        self.bytes[start..]
-            .chunks_exact(ROTATION_LEN)
-            .map(|r| Rotation {
-                start: u32::from(u16::from_be_bytes([r[0], r[1]])),
-                record_len: u32::from(u16::from_be_bytes([r[2], r[3]])),
-                count: u32::from(u16::from_be_bytes([r[4], r[5]])),
-            })
-    }
-
-    /// Everything of the reply but the question's bytes: two replies of the same shape
-    /// render the same for any asker (rendering writes the asker's question over the one
-    /// compiled, and every offset, compression pointers included, is the same).
-    pub fn shape(&self) -> Shape<'_> {
-        Shape {
-            header: &self.bytes[..HEADER_LEN],
-            after_question: &self.bytes[self.question_end()..],
-            body_len: self.body_len,
-            ede_len: self.ede_len,
-            unit_counts: self.unit_counts,
-            rotation_count: self.rotation_count,
-            question_end: self.question_end,
-            built_for: self.built_for,
-            bits: self.bits,
-            valid_until: self.valid_until,
-        }
-    }
-
-    /// True when it may still be sent at `now`.
-    pub fn fresh(&self, now: Instant) -> bool {
-        self.valid_until.is_none_or(|until| now < until)
-    }
-
-    /// The answer bits.
-    pub fn bits(&self) -> Bits {
-        self.bits
-    }
 }
 
 thread_local! {
@@ -354,47 +146,23 @@ fn compile_into(
             _ => None,
         }
     });
-    let too_large = || CompileError::Encode("a reply over 65,535 bytes".to_owned());
-    let short = |n: usize| u16::try_from(n).map_err(|_| too_large());
-    let units = [&answer, &authority, &additional];
-    let mut bytes = Vec::with_capacity(
-        buf.len()
-            + ede.map_or(0, <[u8]>::len)
-            + units.iter().map(|u| u.len()).sum::<usize>() * UNIT_LEN
-            + rotations.len() * ROTATION_LEN,
-    );
-    bytes.extend_from_slice(buf);
-    bytes.extend_from_slice(ede.unwrap_or_default());
-    for unit in units.iter().flat_map(|u| u.iter()) {
-        bytes.extend_from_slice(&short(unit.end as usize)?.to_be_bytes());
-        bytes.extend_from_slice(&unit.records.to_be_bytes());
-    }
-    for rotation in &rotations {
-        for n in [rotation.start, rotation.record_len, rotation.count] {
-            bytes.extend_from_slice(&short(n as usize)?.to_be_bytes());
-        }
-    }
-    Ok(Compiled {
-        bytes: bytes.into_boxed_slice(),
-        valid_until: opts.valid_until,
-        body_len: short(buf.len())?,
-        ede_len: short(ede.map_or(0, <[u8]>::len))?,
-        unit_counts: [
-            short(answer.len())?,
-            short(authority.len())?,
-            short(additional.len())?,
-        ],
-        rotation_count: short(rotations.len())?,
-        question_end: short(question_end)?,
+    Compiled::pack(&Parts {
+        body: buf,
+        ede,
+        sections: [&answer, &authority, &additional],
+        rotations: &rotations,
+        question_end,
         // A limit above 65,535 is that (no message is larger).
-        built_for: (left_out || tc).then(|| u16::try_from(opts.body_limit).unwrap_or(u16::MAX)),
+        built_for: (left_out || tc).then_some(opts.body_limit.min(usize::from(u16::MAX))),
         bits: Bits {
             aa: md.authoritative,
             ra: md.recursion_available,
             tc,
             rcode: u16::from(md.response_code),
         },
+        valid_until: opts.valid_until,
     })
+    .ok_or_else(|| CompileError::Encode("a reply over 65,535 bytes".to_owned()))
 }
 
 /// Most labels a wire name has (255 bytes, two per label at least).
@@ -757,6 +525,7 @@ mod tests {
     use hickory_proto::rr::Name;
 
     use super::*;
+    use crate::answers::reply::Units;
 
     fn rrset(owner: &str, data: Vec<RData>) -> Vec<Record> {
         let owner = Name::from_ascii(owner).unwrap();
@@ -992,22 +761,16 @@ mod tests {
                 rrsets: Some(&lengths),
                 ..plain(None)
             };
-            let compiled = compile(&message, &opts).unwrap();
-            (compiled.bytes, compiled.unit_counts)
+            compile(&message, &opts).unwrap()
         };
-        assert_eq!(
-            compile_as(vec![2, 1, 2]),
-            (by_owner.bytes.clone(), by_owner.unit_counts)
-        );
+        assert_eq!(compile_as(vec![2, 1, 2]).shape(), by_owner.shape());
         // Lengths that do not add up to the section (or hold an empty RRset) are not used.
         for wrong in [vec![5, 1], vec![2, 1, 2, 0], vec![]] {
-            assert_eq!(
-                compile_as(wrong),
-                (by_owner.bytes.clone(), by_owner.unit_counts)
-            );
+            assert_eq!(compile_as(wrong).shape(), by_owner.shape());
         }
         // Lengths that add up are taken as they are: the units follow them.
-        assert_eq!(compile_as(vec![1, 1, 1, 2]).1, [4, 0, 1]);
+        let units = compile_as(vec![1, 1, 1, 2]).sections().map(Units::len);
+        assert_eq!(units, [4, 0, 1]);
     }
 
     #[test]
@@ -1049,14 +812,6 @@ mod tests {
             (r.count, (r.start + r.count * r.record_len) as usize),
             (3, ends[0])
         );
-        // Three address records of one length over the question, one unit after another.
-        for limit in 0..=compiled.body().len() {
-            let fitting = (0..3)
-                .filter(|&i| [ends[0], ends[1], ends[2]][i] <= limit)
-                .count();
-            let units = Units(&[answer.0, authority.0, additional.0].concat()).fitting(limit);
-            assert_eq!(units, fitting, "{limit}");
-        }
         // The body, the option data, three units and one rotation: nothing else is held.
         assert_eq!(
             compiled.weight(),

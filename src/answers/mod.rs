@@ -4,12 +4,14 @@
 //!
 //! - [`question`]: the quick read of a query that a table look-up needs;
 //! - [`compiled`]: encoding a reply within a size limit, signing only what is sent;
+//! - [`reply`]: a compiled reply packed in one allocation, and reading it;
 //! - [`render`]: one compiled reply made into the bytes for one asker;
 //! - [`table`]: the bounded table of compiled replies of one snapshot and configuration.
 
 pub mod compiled;
 pub mod question;
 pub mod render;
+pub mod reply;
 pub mod table;
 
 use std::time::{Duration, Instant};
@@ -23,8 +25,9 @@ use crate::core::edns::size_limit;
 use crate::core::{Reply, Request, Transport};
 use crate::dnssec::sign::VALIDITY;
 use crate::dnssec::Signer;
-use compiled::{compile, CompileError, Compiled, Options};
+use compiled::{compile, CompileError, Options};
 use render::Asker;
+use reply::Compiled;
 
 /// How long a compiled reply with signatures may be sent: signatures are made valid for a
 /// week and are renewed once half of that is gone.

@@ -5,7 +5,7 @@
 //! reply, and an OPT record when the asker sent one (our payload size, DO echoed, the extended
 //! rcode, the Extended DNS Error of the reply, the asker's cookie).
 
-use super::compiled::Compiled;
+use super::reply::Compiled;
 use crate::core::cookie;
 use crate::core::wire::HEADER_LEN;
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{DefaultHashBuilder, Equivalent, OptionsBuilder, Weighter};
 
-use super::compiled::Compiled;
+use super::reply::Compiled;
 use crate::core::Snapshot;
 
 /// What a compiled reply depends on besides the data and the configuration.
