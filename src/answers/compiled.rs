@@ -81,13 +81,7 @@ fn compile_into(
     opts: &Options<'_>,
     buf: &mut Vec<u8>,
 ) -> Result<Compiled, CompileError> {
-    let mut writer = Writer {
-        enc: BinEncoder::new(buf),
-        opts,
-        left_out: false,
-        tc: false,
-        rotations: Vec::new(),
-    };
+    let mut writer = Writer::new(buf, opts);
     writer.emit(|e| e.emit_vec(&[0; HEADER_LEN]))?;
     let raw = match (opts.asked, message.queries.as_slice()) {
         (Some(asked), [query]) => RawQuestion::of(asked, query),
@@ -249,7 +243,16 @@ struct Writer<'b, 'o> {
     rotations: Vec<Rotation>,
 }
 
-impl Writer<'_, '_> {
+impl<'b, 'o> Writer<'b, 'o> {
+    fn new(buf: &'b mut Vec<u8>, opts: &'o Options<'o>) -> Self {
+        Writer {
+            enc: BinEncoder::new(buf),
+            opts,
+            left_out: false,
+            tc: false,
+            rotations: Vec::new(),
+        }
+    }
     fn emit(
         &mut self,
         f: impl FnOnce(&mut BinEncoder<'_>) -> Result<(), hickory_proto::ProtoError>,
@@ -557,13 +560,7 @@ mod tests {
     fn compiled_rdata(rrset: &[Record]) -> (Vec<Vec<u8>>, bool) {
         let opts = plain(None);
         let mut buf = Vec::new();
-        let mut writer = Writer {
-            enc: BinEncoder::new(&mut buf),
-            opts: &opts,
-            left_out: false,
-            tc: false,
-            rotations: Vec::new(),
-        };
+        let mut writer = Writer::new(&mut buf, &opts);
         writer.emit(|e| e.emit_vec(&[0; HEADER_LEN])).unwrap();
         let starts = writer.records(rrset, 0, &mut None);
         assert_eq!(starts.len(), rrset.len());
@@ -701,13 +698,7 @@ mod tests {
             let mut want = Vec::new();
             record.emit(&mut BinEncoder::new(&mut want)).unwrap();
             let mut buf = Vec::new();
-            let mut writer = Writer {
-                enc: BinEncoder::new(&mut buf),
-                opts: &opts,
-                left_out: false,
-                tc: false,
-                rotations: Vec::new(),
-            };
+            let mut writer = Writer::new(&mut buf, &opts);
             let mut owner = None;
             writer.write(record, &mut owner).unwrap();
             // The next record of the RRset: its owner as a pointer to the first.

@@ -89,7 +89,7 @@ impl Compiled {
                 out[start..start + len].rotate_left(step);
             }
         }
-        let bits = self.bits;
+        let bits = self.bits();
         out[..2].copy_from_slice(&asker.id.to_be_bytes());
         out[2] =
             0x80 | u8::from(bits.aa) << 2 | u8::from(bits.tc || cut.tc) << 1 | u8::from(asker.rd);
@@ -114,7 +114,7 @@ impl Compiled {
         out.push(0); // root owner
         out.extend_from_slice(&41u16.to_be_bytes());
         out.extend_from_slice(&our_payload.max(512).to_be_bytes());
-        out.push(u8::try_from(self.bits.rcode >> 4).unwrap_or(u8::MAX));
+        out.push(u8::try_from(self.bits().rcode >> 4).unwrap_or(u8::MAX));
         out.push(0); // version
         out.push(if dnssec_ok { 0x80 } else { 0 });
         out.push(0);

@@ -47,8 +47,12 @@ pub struct Bits {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     bytes: Box<[u8]>,
-    /// Until when it may be sent (`None`: as long as its data).
-    pub valid_until: Option<Instant>,
+    layout: Layout,
+}
+
+/// Where the parts of a packed reply lie in its bytes, and what it says besides them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Layout {
     body_len: u16,
     /// Length of the Extended DNS Error data (0: none; the data holds at least its code).
     ede_len: u16,
@@ -60,7 +64,9 @@ pub struct Compiled {
     /// The body limit it was built for when something was left out for size; `None` when it
     /// is complete.
     built_for: Option<u16>,
-    pub(super) bits: Bits,
+    bits: Bits,
+    /// Until when it may be sent (`None`: as long as its data).
+    valid_until: Option<Instant>,
 }
 
 /// Bytes of a packed unit (end, records) and of a packed rotation (start, record length,
@@ -122,14 +128,7 @@ impl Units<'_> {
 pub struct Shape<'a> {
     header: &'a [u8],
     after_question: &'a [u8],
-    body_len: u16,
-    ede_len: u16,
-    unit_counts: [u16; 3],
-    rotation_count: u16,
-    question_end: u16,
-    built_for: Option<u16>,
-    bits: Bits,
-    valid_until: Option<Instant>,
+    layout: Layout,
 }
 
 /// What a reply is packed from.
@@ -178,17 +177,19 @@ impl Compiled {
         let [answer, authority, additional] = parts.sections.map(<[Unit]>::len);
         Some(Compiled {
             bytes: bytes.into_boxed_slice(),
-            valid_until: parts.valid_until,
-            body_len: short(parts.body.len())?,
-            ede_len: short(ede.len())?,
-            unit_counts: [short(answer)?, short(authority)?, short(additional)?],
-            rotation_count: short(parts.rotations.len())?,
-            question_end: short(parts.question_end)?,
-            built_for: match parts.built_for {
-                Some(limit) => Some(short(limit)?),
-                None => None,
+            layout: Layout {
+                body_len: short(parts.body.len())?,
+                ede_len: short(ede.len())?,
+                unit_counts: [short(answer)?, short(authority)?, short(additional)?],
+                rotation_count: short(parts.rotations.len())?,
+                question_end: short(parts.question_end)?,
+                built_for: match parts.built_for {
+                    Some(limit) => Some(short(limit)?),
+                    None => None,
+                },
+                bits: parts.bits,
+                valid_until: parts.valid_until,
             },
-            bits: parts.bits,
         })
     }
 
@@ -200,30 +201,32 @@ impl Compiled {
     /// True when it can be sent to an asker whose body limit is `body_limit` (a reply built
     /// for a smaller limit, with parts left out, must be built again for a larger one).
     pub fn serves(&self, body_limit: usize) -> bool {
-        self.built_for
+        self.layout
+            .built_for
             .is_none_or(|built| body_limit <= usize::from(built))
     }
 
     /// The reply's header, question and sections.
     pub(super) fn body(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.body_len)]
+        &self.bytes[..usize::from(self.layout.body_len)]
     }
 
     /// The data of the reply's Extended DNS Error option, if it has one.
     pub(super) fn ede(&self) -> Option<&[u8]> {
-        let start = usize::from(self.body_len);
-        (self.ede_len > 0).then(|| &self.bytes[start..start + usize::from(self.ede_len)])
+        let start = usize::from(self.layout.body_len);
+        (self.layout.ede_len > 0)
+            .then(|| &self.bytes[start..start + usize::from(self.layout.ede_len)])
     }
 
     /// Offset just after the question.
     pub(super) fn question_end(&self) -> usize {
-        usize::from(self.question_end)
+        usize::from(self.layout.question_end)
     }
 
     /// The units of the answer, authority and additional sections.
     pub(super) fn sections(&self) -> [Units<'_>; 3] {
-        let mut at = usize::from(self.body_len) + usize::from(self.ede_len);
-        self.unit_counts.map(|count| {
+        let mut at = usize::from(self.layout.body_len) + usize::from(self.layout.ede_len);
+        self.layout.unit_counts.map(|count| {
             let end = at + usize::from(count) * UNIT_LEN;
             let units = Units(&self.bytes[at..end]);
             at = end;
@@ -233,8 +236,14 @@ impl Compiled {
 
     /// The address RRsets whose records turn per asker.
     pub(super) fn rotations(&self) -> impl Iterator<Item = Rotation> + '_ {
-        let units: usize = self.unit_counts.iter().map(|&n| usize::from(n)).sum();
-        let start = usize::from(self.body_len) + usize::from(self.ede_len) + units * UNIT_LEN;
+        let units: usize = self
+            .layout
+            .unit_counts
+            .iter()
+            .map(|&n| usize::from(n))
+            .sum();
+        let start =
+            usize::from(self.layout.body_len) + usize::from(self.layout.ede_len) + units * UNIT_LEN;
         self.bytes[start..]
             .chunks_exact(ROTATION_LEN)
             .map(|r| Rotation {
@@ -251,25 +260,18 @@ impl Compiled {
         Shape {
             header: &self.bytes[..HEADER_LEN],
             after_question: &self.bytes[self.question_end()..],
-            body_len: self.body_len,
-            ede_len: self.ede_len,
-            unit_counts: self.unit_counts,
-            rotation_count: self.rotation_count,
-            question_end: self.question_end,
-            built_for: self.built_for,
-            bits: self.bits,
-            valid_until: self.valid_until,
+            layout: self.layout,
         }
     }
 
     /// True when it may still be sent at `now`.
     pub fn fresh(&self, now: Instant) -> bool {
-        self.valid_until.is_none_or(|until| now < until)
+        self.layout.valid_until.is_none_or(|until| now < until)
     }
 
     /// The answer bits.
     pub fn bits(&self) -> Bits {
-        self.bits
+        self.layout.bits
     }
 }
 
