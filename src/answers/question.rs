@@ -85,15 +85,15 @@ pub fn parse(bytes: &[u8]) -> Option<Asked<'_>> {
             return None;
         }
         let label = bytes.get(at..=at + len)?;
-        for (i, b) in label.iter().enumerate() {
-            name.bytes[name.len + i] = if i == 0 { *b } else { b.to_ascii_lowercase() };
-        }
+        name.bytes[name.len..name.len + len + 1].copy_from_slice(label);
         name.len += len + 1;
         at += len + 1;
         if len == 0 {
             break;
         }
     }
+    // Length bytes are at most 63, below every capital letter.
+    name.bytes[..name.len].make_ascii_lowercase();
     let fixed = bytes.get(at..at + 4)?;
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
