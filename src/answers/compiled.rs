@@ -10,11 +10,13 @@
 //! signed as cut, instead of failing.
 
 use std::cell::Cell;
+use std::hash::BuildHasher;
 use std::time::Instant;
 
+use foldhash::{HashMap, HashMapExt};
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
-use hickory_proto::rr::{RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use thiserror::Error;
 
@@ -241,6 +243,10 @@ struct Writer<'b, 'o> {
     /// The reply is truncated: stop adding sections.
     tc: bool,
     rotations: Vec<Rotation>,
+    /// Where SRV targets were written (uncompressed, as RFC 2782 wants), by a hash of their
+    /// lowercase wire form: an owner equal to one (the glue of an SRV answer) is written as a
+    /// pointer to it instead of a name of its own.
+    srv_targets: HashMap<u64, usize>,
 }
 
 impl<'b, 'o> Writer<'b, 'o> {
@@ -251,8 +257,10 @@ impl<'b, 'o> Writer<'b, 'o> {
             left_out: false,
             tc: false,
             rotations: Vec::new(),
+            srv_targets: HashMap::new(),
         }
     }
+
     fn emit(
         &mut self,
         f: impl FnOnce(&mut BinEncoder<'_>) -> Result<(), hickory_proto::ProtoError>,
@@ -380,7 +388,7 @@ impl<'b, 'o> Writer<'b, 'o> {
     ) -> Result<(), hickory_proto::ProtoError> {
         let start = self.enc.offset();
         let first = owner.is_none();
-        match *owner {
+        match owner.or_else(|| self.srv_target(&record.name)) {
             Some(pointer) => self.enc.emit_vec(&pointer)?,
             None => record.name.emit(&mut self.enc)?,
         }
@@ -402,10 +410,49 @@ impl<'b, 'o> Writer<'b, 'o> {
             };
         }
         let place = self.enc.place::<u16>()?;
+        let rdata = self.enc.offset();
         emit_rdata(&mut self.enc, &record.data)?;
+        if matches!(record.data, RData::SRV(_)) {
+            // Priority, weight and port, then the target.
+            self.remember_srv_target(rdata + 6);
+        }
         let len = u16::try_from(self.enc.len_since_place(&place))
             .map_err(|_| hickory_proto::ProtoError::from("RDATA over 64 KiB"))?;
         place.replace(&mut self.enc, len)
+    }
+
+    /// Notes the SRV target written at `at` (up to the encoder's offset) for owners to point
+    /// to.
+    fn remember_srv_target(&mut self, at: usize) {
+        let end = self.enc.offset();
+        if at >= 0x4000 || at >= end {
+            return;
+        }
+        let mut lower = [0; MAX_NAME_LEN];
+        let Some(lower) = lower.get_mut(..end - at) else {
+            return;
+        };
+        lower.copy_from_slice(self.enc.slice_of(at, end));
+        lower.make_ascii_lowercase();
+        self.srv_targets.insert(name_hash(lower), at);
+    }
+
+    /// A pointer to an SRV target written before that is `name`, if there is one.
+    fn srv_target(&self, name: &Name) -> Option<[u8; 2]> {
+        if self.srv_targets.is_empty() {
+            return None;
+        }
+        let mut lower = [0; MAX_NAME_LEN];
+        let lower = write_name(name, true, &mut lower)?;
+        let at = *self.srv_targets.get(&name_hash(lower))?;
+        // The bytes there may have been rewound and overwritten since: only the same name, in
+        // full up to its root label, is pointed to.
+        let written = (at + lower.len() <= self.enc.offset())
+            .then(|| self.enc.slice_of(at, at + lower.len()))?;
+        let at = u16::try_from(at).ok().filter(|at| *at < 0x4000)?;
+        written
+            .eq_ignore_ascii_case(lower)
+            .then(|| (0xc000 | at).to_be_bytes())
     }
 
     fn unit(&self, records: usize) -> Unit {
@@ -448,6 +495,11 @@ impl<'b, 'o> Writer<'b, 'o> {
             });
         }
     }
+}
+
+/// A hash of a name's lowercase wire form, for finding SRV targets again.
+fn name_hash(lower: &[u8]) -> u64 {
+    foldhash::quality::FixedState::default().hash_one(lower)
 }
 
 /// Writes `data` as hickory would in a message, directly for the types of large answers
@@ -808,5 +860,49 @@ mod tests {
             compiled.weight(),
             std::mem::size_of::<Compiled>() + compiled.body().len() + 3 + 3 * 4 + 6
         );
+    }
+
+    #[test]
+    fn glue_owners_point_to_the_srv_targets() {
+        let mut message = Message::query();
+        message.add_query(Query::query(
+            Name::from_ascii("web.example.").unwrap(),
+            RecordType::SRV,
+        ));
+        message.answers = rrset(
+            "web.example.",
+            vec![srv("Rails.S1.example.", 80), srv("rails.s2.example.", 80)],
+        );
+        message.additionals = [
+            rrset("rails.s1.example.", vec![RData::A(A::new(10, 0, 0, 1))]),
+            rrset("rails.s2.example.", vec![RData::A(A::new(10, 0, 0, 2))]),
+            rrset("rails.s3.example.", vec![RData::A(A::new(10, 0, 0, 3))]),
+        ]
+        .concat();
+        let compiled = compile(&message, &plain(None)).unwrap();
+        let body = compiled.body();
+        let decoded = Message::from_vec(body).unwrap();
+        assert_eq!(decoded.answers, message.answers);
+        assert_eq!(decoded.additionals, message.additionals);
+        // The first two glue owners are pointers to the targets (the third has no target);
+        // the targets themselves stay uncompressed.
+        let [answer, _, additional] = compiled.sections();
+        let owner_at = |i: usize| match i {
+            0 => answer.end().unwrap(),
+            i => additional.get(i - 1).end as usize,
+        };
+        let target = |name: &[u8]| {
+            let at = body.windows(name.len()).position(|w| w == name).unwrap();
+            (0xc000 | u16::try_from(at).unwrap()).to_be_bytes()
+        };
+        assert_eq!(
+            body[owner_at(0)..owner_at(0) + 2],
+            target(b"\x05Rails\x02S1\x07example\x00")
+        );
+        assert_eq!(
+            body[owner_at(1)..owner_at(1) + 2],
+            target(b"\x05rails\x02s2\x07example\x00")
+        );
+        assert_ne!(body[owner_at(2)] & 0xc0, 0xc0);
     }
 }
