@@ -9,13 +9,15 @@
 #   NXDOMAIN   20,000 random names below r5.skydns.local, A
 #   A          20,000 existing names rails.sN.rM.skydns.local, A
 #   SRV x100   the 600 regions rM.skydns.local, SRV (100 records and their glue each)
+#   SRV zone   *.skydns.local SRV with DO, signed (a DNSSEC key loaded), 20 times: the dearest
+#              query of bench-hostile.sh, about 1,300 SRV records and their signature in 64 KiB
 # Every packet stays on 127.0.0.1 (--no-rec). Needs valgrind (installed when missing).
 #
 #   scripts/bench-miss-path.sh [BINARY]    default: target/release/skydns, built first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/deps.sh build valgrind dnsperf bind9-dnsutils python3
+bash scripts/deps.sh build valgrind dnsperf bind9-dnsutils bind9-utils python3
 if [ $# -gt 0 ]; then
   binary="$(realpath "$1")"
 else
@@ -47,25 +49,47 @@ with open(f"{work}/q-a", "w") as f:
 with open(f"{work}/q-srv", "w") as f:
     for region in range(600):
         f.write(f"r{region}.skydns.local SRV\n")
+with open(f"{work}/q-zone", "w") as f:
+    f.write("*.skydns.local SRV\n" * 20)
 EOF
+key="$work/$(dnssec-keygen -q -K "$work" -a ECDSAP256SHA256 -n ZONE skydns.local)"
 
 port=$((20000 + RANDOM % 10000))
 # Runs as nobody from the start when root (skydns would drop to it and could no longer write
 # callgrind's output).
 as_user=()
-if [ "$(id -u)" = 0 ]; then as_user=(runuser -u nobody --); fi
+if [ "$(id -u)" = 0 ]; then
+  as_user=(runuser -u nobody --)
+  chown nobody "$key.key" "$key.private"
+fi
 
-measure() { # measure NAME FILE TRANSPORT: prints instructions per query
-  local name=$1 file=$2 mode=$3 out queries total
+# Asks the questions of FILE over TRANSPORT; prints how many were answered. dnsperf cannot take
+# a 64 KiB reply over TCP, so the signed whole-zone questions go one by one through dig.
+ask() { # ask FILE TRANSPORT [signed]
+  if [ "${3:-}" = signed ]; then
+    local answered=0 qname qtype
+    while read -r qname qtype; do
+      dig +tcp +dnssec +tries=1 +time=60 -p "$port" @127.0.0.1 "$qname" "$qtype" |
+        grep -q "status: NOERROR" && answered=$((answered + 1))
+    done <"$1"
+    echo "$answered"
+    return
+  fi
+  dnsperf -s 127.0.0.1 -p "$port" -m "$2" -d "$1" -n 1 -c 1 -q 20 2>&1 |
+    sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p'
+}
+
+measure() { # measure NAME FILE TRANSPORT [signed]: prints instructions per query
+  local name=$1 file=$2 mode=$3 out queries total signing=()
+  if [ "${4:-}" = signed ]; then signing=(--dnssec "$key"); fi
   out="$work/out/$name.callgrind"
   "${as_user[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" \
     --toggle-collect='*Handler*answer_now*' \
     "$binary" --addr "127.0.0.1:$port" --file "$work/store.json" --no-rec --answer-cache 0 \
-    --metrics-addr "" --log stderr 2>"$work/out/$name.log" &
+    --metrics-addr "" --log stderr "${signing[@]}" 2>"$work/out/$name.log" &
   pid=$!
   wait_for_skydns "$port"
-  queries="$(dnsperf -s 127.0.0.1 -p "$port" -m "$mode" -d "$file" -n 1 -c 1 -q 20 2>&1 |
-    sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p')"
+  queries="$(ask "$file" "$mode" "${4:-}")"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
   pid=""
@@ -83,3 +107,4 @@ echo "instructions in the handler per query, answer table off:"
 measure NXDOMAIN "$work/q-nxdomain" udp
 measure A "$work/q-a" udp
 measure "SRV x100" "$work/q-srv" tcp
+measure "SRV zone" "$work/q-zone" tcp signed
