@@ -10,7 +10,7 @@
 #   A          20,000 existing names rails.sN.rM.skydns.local, A
 #   SRV x100   the 600 regions rM.skydns.local, SRV (100 records and their glue each)
 #   SRV zone   *.skydns.local SRV with DO, signed (a DNSSEC key loaded), 20 times: the dearest
-#              query of bench-hostile.sh, about 1,300 SRV records and their signature in 64 KiB
+#              query of bench-hostile.sh, SRV records and their signature filling 64 KiB
 # Every packet stays on 127.0.0.1 (--no-rec). Needs valgrind (installed when missing).
 #
 #   scripts/bench-miss-path.sh [BINARY]    default: target/release/skydns, built first
