@@ -56,9 +56,9 @@ struct Layout {
     body_len: u16,
     /// Length of the Extended DNS Error data (0: none; the data holds at least its code).
     ede_len: u16,
-    /// Units of the answer, authority and additional sections.
+    /// Units of the answer, authority and additional sections (the rotations fill the rest
+    /// of the bytes).
     unit_counts: [u16; 3],
-    rotation_count: u16,
     /// Offset just after the question.
     question_end: u16,
     /// The body limit it was built for when something was left out for size; `None` when it
@@ -181,7 +181,6 @@ impl Compiled {
                 body_len: short(parts.body.len())?,
                 ede_len: short(ede.len())?,
                 unit_counts: [short(answer)?, short(authority)?, short(additional)?],
-                rotation_count: short(parts.rotations.len())?,
                 question_end: short(parts.question_end)?,
                 built_for: match parts.built_for {
                     Some(limit) => Some(short(limit)?),
