@@ -291,6 +291,37 @@ fn corpus() -> Vec<Case> {
         packet: with_additional(20, 1, &[tsig]),
         want: reply(NOTAUTH, 1, false),
     });
+    // Client subnet (RFC 7871 §7.1.1: a malformed one is FORMERR): an unknown family, a prefix
+    // longer than an IPv4 address, an address shorter than its prefix; a well-formed one is
+    // answered.
+    for (what, data) in [
+        ("client subnet of family 7", &[0, 7, 24, 0, 10, 0, 0][..]),
+        ("client subnet /33 for IPv4", &[0, 1, 33, 0, 10, 0, 0, 1, 2]),
+        ("client subnet /24 with 2 bytes", &[0, 1, 24, 0, 10, 0]),
+    ] {
+        let mut rdata = vec![0, 8];
+        rdata.extend_from_slice(&u16::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        rdata.extend_from_slice(data);
+        cases.push(formerr(
+            what,
+            with_additional(22, 1, &[opt(&[0], 1232, 0, false, &rdata)]),
+        ));
+    }
+    cases.push(Case {
+        what: "client subnet 10.0.0.0/24",
+        packet: with_additional(
+            23,
+            1,
+            &[opt(
+                &[0],
+                1232,
+                0,
+                false,
+                &[0, 8, 0, 7, 0, 1, 24, 0, 10, 0, 0],
+            )],
+        ),
+        want: reply(NOERROR, 1, true),
+    });
     let mut chaos = header(21, QUERY, [1, 0, 0, 0]);
     chaos.extend(question(&name(&["version", "bind"]), 16, 3));
     cases.push(Case {
@@ -364,6 +395,18 @@ fn tcp_exchange(server: SocketAddr, packet: &[u8], wait: Duration) -> Option<Vec
 fn every_malformed_packet_gets_the_reply_its_rule_demands_over_udp_and_tcp() {
     let dir = TempDir::new("malformed");
     let s = start(&dir);
+    // The answer table holds what was asked before: each malformed query of a question asked
+    // well-formed first must get the same reply from the table as on the full way.
+    for edns in [None, Some(1232)] {
+        let asked = query(0, QUERY, &name(WEB), 1, edns);
+        for got in [
+            udp_exchange(s.addr(), &asked, REPLY_WAIT),
+            tcp_exchange(s.addr(), &asked, REPLY_WAIT),
+        ] {
+            let r = got.expect("a reply to web.skydns.local A");
+            assert_eq!((r[3] & 0x0f, r[7]), (NOERROR, 1), "{r:02x?}");
+        }
+    }
     let mut failures = Vec::new();
     for case in corpus() {
         // Long enough for a reply on a loaded machine; short where none may come.

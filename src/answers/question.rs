@@ -1,8 +1,11 @@
 //! The quick look at a query that the answer table needs: header, the one question, and an
 //! OPT record. Only the plain, common shape is accepted (opcode QUERY, one question without
-//! compression, no other records but one OPT of version 0 with at most one well-formed cookie
-//! and without the stub loop guard, nothing after it); anything else returns `None` and goes
-//! the full way, where the malformed-packet rules are applied.
+//! compression, no other records but one OPT of version 0 with at most one well-formed cookie,
+//! a well-formed client subnet if any, and without the stub loop guard, nothing after it);
+//! anything else returns `None` and goes the full way, where the malformed-packet rules are
+//! applied. The table must never answer a query the full way would refuse as malformed.
+
+use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode};
 
 use crate::core::cookie::{self, Received};
 use crate::core::wire::HEADER_LEN;
@@ -146,6 +149,10 @@ fn opt(rest: &[u8]) -> Option<AskedEdns> {
                 return None;
             }
             cookie = Some(Received::parse(data).ok()?);
+        } else if code == u16::from(EdnsCode::Subnet) {
+            // The full way decodes a client subnet and answers FORMERR to a malformed one
+            // (RFC 7871 §7.1.1): checked with the same decoder, so both ways agree.
+            ClientSubnet::try_from(data).ok()?;
         }
         options = &options[4 + len..];
     }
@@ -243,5 +250,42 @@ mod tests {
         let mut v1 = Edns::new();
         v1.set_version(1);
         assert!(parse(&query("a.", Some(v1))).is_none());
+    }
+
+    /// EDNS with one client-subnet option (code 8) of these bytes.
+    fn with_subnet(data: &[u8]) -> Edns {
+        let mut edns = Edns::new();
+        edns.options_mut()
+            .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
+                8,
+                data.to_vec(),
+            ));
+        edns
+    }
+
+    /// A client subnet the full way refuses must not be answered from the table: an unknown
+    /// family, a prefix longer than the family's address, an address shorter than its prefix.
+    #[test]
+    fn a_malformed_client_subnet_goes_the_full_way() {
+        for data in [
+            &[0, 7, 24, 0, 10, 0, 0][..],
+            &[0, 1, 33, 0, 10, 0, 0, 1, 2],
+            &[0, 2, 129, 0],
+            &[0, 1, 24, 0, 10, 0],
+            &[0, 1],
+        ] {
+            let bytes = query("a.", Some(with_subnet(data)));
+            assert!(Message::from_vec(&bytes).is_err(), "{data:?}");
+            assert!(parse(&bytes).is_none(), "{data:?}");
+        }
+        for data in [
+            &[0, 1, 24, 0, 10, 0, 0][..],
+            &[0, 2, 0, 0],
+            &[0, 2, 56, 0, 32, 1, 13, 184, 0, 0, 0],
+        ] {
+            let bytes = query("a.", Some(with_subnet(data)));
+            assert!(Message::from_vec(&bytes).is_ok(), "{data:?}");
+            assert!(parse(&bytes).is_some(), "{data:?}");
+        }
     }
 }
