@@ -5,9 +5,9 @@
 //! answers.
 #![cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
 
-use std::alloc::{GlobalAlloc, Layout};
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,38 +17,13 @@ use skydns::answers::table::{Key, Table};
 use skydns::answers::{asker_of, compile_reply};
 use skydns::config::RuntimeConfig;
 use skydns::core::{decide, Externals, Outcome, Request, Snapshot, Transport};
-use tikv_jemallocator::{usable_size, Jemalloc};
 
-/// jemalloc, counting the bytes it hands out (size classes included: it adds no header).
-struct Counting;
-
-static HELD: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call goes to jemalloc unchanged; the count only reads the size of a block
-// that jemalloc has just handed out or is about to take back.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = Jemalloc.alloc(layout);
-        if !ptr.is_null() {
-            HELD.fetch_add(usable_size(ptr), Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        HELD.fetch_sub(usable_size(ptr), Ordering::Relaxed);
-        Jemalloc.dealloc(ptr, layout);
-    }
-}
+use common::counting_allocator::{allocated, Counting};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
 const SERVICES: usize = 2_000;
-
-fn allocated() -> u64 {
-    HELD.load(Ordering::Relaxed) as u64
-}
 
 fn snapshot() -> Arc<Snapshot> {
     let entries: Vec<_> = (0..SERVICES)
