@@ -212,9 +212,13 @@ impl Compiled {
 
     /// The data of the reply's Extended DNS Error option, if it has one.
     pub(super) fn ede(&self) -> Option<&[u8]> {
-        let start = usize::from(self.layout.body_len);
         (self.layout.ede_len > 0)
-            .then(|| &self.bytes[start..start + usize::from(self.layout.ede_len)])
+            .then(|| &self.bytes[usize::from(self.layout.body_len)..self.units_start()])
+    }
+
+    /// Where the packed units begin: after the body and the option data.
+    fn units_start(&self) -> usize {
+        usize::from(self.layout.body_len) + usize::from(self.layout.ede_len)
     }
 
     /// Offset just after the question.
@@ -224,7 +228,7 @@ impl Compiled {
 
     /// The units of the answer, authority and additional sections.
     pub(super) fn sections(&self) -> [Units<'_>; 3] {
-        let mut at = usize::from(self.layout.body_len) + usize::from(self.layout.ede_len);
+        let mut at = self.units_start();
         self.layout.unit_counts.map(|count| {
             let end = at + usize::from(count) * UNIT_LEN;
             let units = Units(&self.bytes[at..end]);
@@ -241,9 +245,7 @@ impl Compiled {
             .iter()
             .map(|&n| usize::from(n))
             .sum();
-        let start =
-            usize::from(self.layout.body_len) + usize::from(self.layout.ede_len) + units * UNIT_LEN;
-        self.bytes[start..]
+        self.bytes[self.units_start() + units * UNIT_LEN..]
             .chunks_exact(ROTATION_LEN)
             .map(|r| Rotation {
                 start: u32::from(u16::from_be_bytes([r[0], r[1]])),
