@@ -102,4 +102,4 @@ EOF
 
 echo "skydns $(git rev-parse --short HEAD), $(date -u +%F), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 run 0
-run 6MiB
+run 8MiB

@@ -127,7 +127,7 @@ settings! {
         log_level: LogLevel, flag "log-level", default "info";
         /// Memory for compiled answers (bytes, or with a unit: 8MiB); 0 compiles every reply
         /// for its query.
-        answer_cache: ByteSize, flag "answer-cache", default "6MiB";
+        answer_cache: ByteSize, flag "answer-cache", default "8MiB";
         /// Response rate limiting: UDP responses per second to one client network (IPv4 /24,
         /// IPv6 /56) of one kind (answer, NXDOMAIN, NODATA, error ...) for one name or zone;
         /// 0 turns it off.
